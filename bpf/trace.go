@@ -14,9 +14,9 @@ type Trace struct {
 
 type traceRecorder struct{ pcs []int }
 
-func (t *traceRecorder) visit(pc int)        { t.pcs = append(t.pcs, pc) }
-func (t *traceRecorder) branch(int, bool)    {}
-func (c *Coverage) visit(pc int)             { c.visits[pc]++ }
+func (t *traceRecorder) visit(pc int)         { t.pcs = append(t.pcs, pc) }
+func (t *traceRecorder) branch(int, bool)     {}
+func (c *Coverage) visit(pc int)              { c.visits[pc]++ }
 func (c *Coverage) branch(pc int, taken bool) { c.taken[pc][b2i(taken)]++ }
 
 // Trace evaluates the program on d and records its path.
