@@ -123,8 +123,11 @@ func annotate(prog []Instruction) []string {
 	return notes
 }
 
-// transfer is the effect of a non-jump instruction on what A holds.
+// transfer is the effect of an instruction on what A holds.
 func transfer(ins Instruction, st flow) flow {
+	if c := ins.Class(); c == ClassJMP || c == ClassRET {
+		return st
+	}
 	switch ins.Op {
 	case ClassLD | SizeW | ModeABS:
 		st.kind, st.val = aWord, ins.K
