@@ -207,6 +207,11 @@ type Resolved struct {
 	// including rules dropped because their action is the default; runc's
 	// ENOSYS stub is computed from it.
 	Named []string
+	// StubArches lists the architectures runc's ENOSYS stub covers: the
+	// ones the profile lists (architectures, or the archMap entry of the
+	// native arch with its subarchitectures), which need not include the
+	// native one; empty when the default action is ALLOW, LOG or TRACE.
+	StubArches []*syscalls.Arch
 	// Warnings are things a user should know: unknown syscall names, …
 	Warnings []string
 }
