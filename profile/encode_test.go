@@ -149,5 +149,8 @@ func FuzzDecode(f *testing.F) {
 		if !reflect.DeepEqual(p, q) {
 			t.Fatalf("round trip differs:\n%+v\n%+v", p, q)
 		}
+		// Resolving may fail (runc's refusals) but never panic.
+		_, _ = Resolve(p, x86_64Docker)
+		_, _ = Flatten(p, x86_64Docker)
 	})
 }
