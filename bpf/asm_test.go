@@ -171,10 +171,11 @@ func checkRoundTrip(t *testing.T, prog []Instruction) {
 	}
 }
 
-// rawProgram reads instructions straight from bytes, 8 bytes each.
+// rawProgram reads instructions straight from bytes, 8 bytes each, at
+// most 512 of them so that fuzzing stays fast.
 func rawProgram(b []byte) []Instruction {
 	var out []Instruction
-	for len(b) >= 8 {
+	for len(b) >= 8 && len(out) < 512 {
 		out = append(out, Instruction{
 			Op: uint16(b[0]) | uint16(b[1]&0x01)<<8, Jt: b[2], Jf: b[3],
 			K: uint32(b[4]) | uint32(b[5])<<8 | uint32(b[6])<<16 | uint32(b[7])<<24,

@@ -156,7 +156,9 @@ func RemoveRedundantLoads(prog []Instruction) ([]Instruction, bool) {
 			out = transfer(ins, st)
 		}
 		for _, t := range successors(prog, pc) {
-			in[t].join(out)
+			if t < uint64(len(prog)) {
+				in[t].join(out)
+			}
 		}
 	}
 	if !removed {
