@@ -1,0 +1,257 @@
+package compiler
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/sysfence/sysfence/bpf"
+	"github.com/sysfence/sysfence/profile"
+	"github.com/sysfence/sysfence/syscalls"
+)
+
+// ErrTooLarge is returned when a program exceeds the kernel's limit of
+// bpf.MaxInstructions instructions.
+var ErrTooLarge = bpf.ErrTooLarge
+
+// Options tune compilation. The zero value is what `sysfence compile` uses.
+type Options struct {
+	// NoOptimize skips the bytecode optimizer (for differential tests).
+	NoOptimize bool
+	// KnownName, when set, hides the syscalls it rejects from the table, to
+	// reproduce a libseccomp release that predates them: runc then ignores
+	// rules on them, and they do not count for the ENOSYS stub.
+	KnownName func(a *syscalls.Arch, name string) bool
+}
+
+// Program is a compiled filter and how it was laid out.
+type Program struct {
+	Instructions []bpf.Instruction
+	// BuildTime is how long Compile took.
+	BuildTime time.Duration
+	// NaiveLen is the program's length before optimization.
+	NaiveLen int
+	tables   []*archTable
+	res      *profile.Resolved
+}
+
+// Compile turns a resolved profile into a seccomp BPF program whose verdict,
+// for every architecture, number and argument values, is the one Docker's
+// runc + libseccomp pipeline enforces for the same profile.
+func Compile(res *profile.Resolved, opts Options) (*Program, error) {
+	start := time.Now()
+	if len(res.Arches) == 0 {
+		return nil, errors.New("compile: no architecture in the resolved profile")
+	}
+	if slices.Contains(res.Arches, syscalls.X32) && !slices.Contains(res.Arches, syscalls.X86_64) {
+		return nil, errors.New("compile: x32 without x86_64 is not supported (they share one audit arch; add SCMP_ARCH_X86_64)")
+	}
+	tables, err := buildTables(res, opts.KnownName)
+	if err != nil {
+		return nil, fmt.Errorf("compile: %w", err)
+	}
+	e := &emitter{rets: map[uint32]bpf.Label{}}
+	e.emitProgram(res, tables)
+	insns, err := e.b.Program()
+	if err != nil {
+		panic(fmt.Sprintf("compiler: %v", err)) // labels are ours: a bug, not input
+	}
+	naive := len(insns)
+	if !opts.NoOptimize {
+		insns = bpf.Optimize(insns)
+	}
+	if len(insns) > bpf.MaxInstructions {
+		return nil, fmt.Errorf("compile: %d instructions, the kernel accepts at most %d: %w", len(insns), bpf.MaxInstructions, ErrTooLarge)
+	}
+	if err := bpf.Validate(insns); err != nil {
+		panic(fmt.Sprintf("compiler: emitted an invalid program: %v", err))
+	}
+	return &Program{Instructions: insns, BuildTime: time.Since(start), NaiveLen: naive, tables: tables, res: res}, nil
+}
+
+// stubDecision is runc's ENOSYS stub verdict, or nil when runc adds no stub
+// for this default action.
+func stubDecision(def profile.Action) *decision {
+	switch def.Kind {
+	case profile.Allow, profile.Log, profile.Trace:
+		return nil
+	}
+	return &decision{fallback: profile.Action{Kind: profile.Errno, Data: profile.ENOSYS}, reason: ReasonENOSYS, entry: -1}
+}
+
+// maxExceptions is how many single-number exceptions a leaf may test.
+var maxExceptions = 1
+
+var killThread = profile.Action{Kind: profile.KillThread}
+
+// emitProgram lays out the whole filter: arch dispatch, then per audit-arch
+// token a search tree over number ranges, then one `ret` per action.
+func (e *emitter) emitProgram(res *profile.Resolved, tables []*archTable) {
+	rest := &decision{fallback: res.DefaultAction, reason: ReasonDefault, entry: -1}
+	stub := stubDecision(res.DefaultAction)
+	tokens, byToken := groupByToken(tables)
+
+	e.b.Emit(bpf.LoadAbs(bpf.OffsetArch))
+	blocks := make([]bpf.Label, len(tokens))
+	for i, tok := range tokens {
+		blocks[i] = e.b.NewLabel()
+		e.b.IfTrue(bpf.JmpJEQ, tok, blocks[i])
+	}
+	e.b.Goto(e.ret(killThread))
+	for i, tok := range tokens {
+		e.b.Place(blocks[i])
+		e.b.Emit(bpf.LoadAbs(bpf.OffsetNr))
+		segs, ranges := tokenSegments(tok, byToken[tok], rest, stub)
+		segs = liftExceptions(coalesce(segs), maxExceptions)
+		weigh(segs, ranges)
+		e.arch = byToken[tok][0].arch
+		e.emitTokenTree(segs, byToken[tok])
+	}
+	for _, v := range e.retOrder {
+		e.b.Place(e.rets[v])
+		e.b.Emit(bpf.Ret(v))
+	}
+}
+
+// emitTokenTree emits the search tree; argument checks use the ABI that
+// owns each leaf's number (x32 leaves under the x86_64 token).
+func (e *emitter) emitTokenTree(segs []segment, tables []*archTable) {
+	e.owner = func(nr uint32) *syscalls.Arch {
+		for _, t := range tables {
+			if _, ok := t.named[nr]; ok {
+				return t.arch
+			}
+		}
+		return tables[0].arch
+	}
+	e.emitTree(segs, buildTree(segs), 0, len(segs)-1)
+}
+
+// groupByToken orders the audit-arch tokens as the arches are listed and
+// groups the tables that share one (x86_64 and x32).
+func groupByToken(tables []*archTable) ([]uint32, map[uint32][]*archTable) {
+	var tokens []uint32
+	by := map[uint32][]*archTable{}
+	for _, t := range tables {
+		if _, ok := by[t.arch.Audit]; !ok {
+			tokens = append(tokens, t.arch.Audit)
+		}
+		by[t.arch.Audit] = append(by[t.arch.Audit], t)
+	}
+	return tokens, by
+}
+
+// tokenSegments lists the decisions for every number 0..2³²-1 under one
+// token, and the number ranges real syscalls occupy (for weighting). The
+// decision function is piecewise constant between breakpoints: named
+// numbers, ENOSYS-stub bounds and, for x86_64, the x32 boundaries.
+func tokenSegments(tok uint32, tables []*archTable, rest, stub *decision) ([]segment, []numberRange) {
+	sp := newTokenSpace(tables, rest, stub)
+	var ranges []numberRange
+	for _, t := range tables {
+		w := uint64(nativeWeight)
+		if t.arch == syscalls.X32 {
+			w = x32Weight
+		}
+		ranges = append(ranges, numberRange{t.arch.Min(), t.arch.Max(), w})
+	}
+	points := sp.breakpoints()
+	segs := make([]segment, 0, len(points))
+	for i, lo := range points {
+		hi := uint32(0xffffffff)
+		if i+1 < len(points) {
+			hi = points[i+1] - 1
+		}
+		segs = append(segs, segment{lo: lo, hi: hi, d: sp.decide(lo)})
+	}
+	return segs, ranges
+}
+
+// tokenSpace is the verdict function of one audit-arch token: runc's
+// ENOSYS stub first, then libseccomp's program.
+type tokenSpace struct {
+	native, x32 *archTable // x32 only under AUDIT_ARCH_X86_64
+	rest, stub  *decision
+	guard       *decision
+}
+
+func newTokenSpace(tables []*archTable, rest, stub *decision) *tokenSpace {
+	sp := &tokenSpace{rest: rest, stub: stub,
+		guard: &decision{fallback: killThread, reason: ReasonX32Guard, entry: -1}}
+	for _, t := range tables {
+		if t.arch == syscalls.X32 {
+			sp.x32 = t
+		} else {
+			sp.native = t
+		}
+	}
+	return sp
+}
+
+// decide is the verdict for number nr.
+func (sp *tokenSpace) decide(nr uint32) *decision {
+	// runc's stub tells x32 from x86_64 by the bit alone (jset).
+	part := sp.native
+	if sp.x32 != nil && nr&syscalls.X32Bit != 0 {
+		part = sp.x32
+	}
+	if sp.stub != nil && part != nil && nr > part.max {
+		return sp.stub
+	}
+	// libseccomp kills x32-range numbers on an x86_64 filter without x32.
+	if sp.native != nil && sp.native.arch == syscalls.X86_64 && sp.x32 == nil &&
+		nr >= syscalls.X32Bit && nr != 0xffffffff {
+		return sp.guard
+	}
+	for _, t := range []*archTable{sp.native, sp.x32} {
+		if t == nil {
+			continue
+		}
+		if d, ok := t.named[nr]; ok {
+			return d
+		}
+	}
+	return sp.rest
+}
+
+// breakpoints are the sorted numbers where decide may change value.
+func (sp *tokenSpace) breakpoints() []uint32 {
+	set := map[uint32]bool{0: true}
+	add := func(n uint64) {
+		if n <= 0xffffffff {
+			set[uint32(n)] = true
+		}
+	}
+	for _, t := range []*archTable{sp.native, sp.x32} {
+		if t == nil {
+			continue
+		}
+		add(uint64(t.max) + 1)
+		for nr := range t.named {
+			add(uint64(nr))
+			add(uint64(nr) + 1)
+		}
+	}
+	for _, b := range []uint64{syscalls.X32Bit, 0x80000000, 0xc0000000, 0xffffffff} {
+		add(b)
+	}
+	out := make([]uint32, 0, len(set))
+	for n := range set {
+		out = append(out, n)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+func sortedNumbers(m map[uint32]*decision) []uint32 {
+	out := make([]uint32, 0, len(m))
+	for nr := range m {
+		out = append(out, nr)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+func joinErrors(errs []error) error { return errors.Join(errs...) }

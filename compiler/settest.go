@@ -1,0 +1,113 @@
+package compiler
+
+import "github.com/sysfence/sysfence/bpf"
+
+// item is a run [lo, hi] of one 32-bit word's values that passes the test,
+// either wholly (sub == nil) or when the low word is in sub.
+type item struct {
+	lo, hi uint32
+	sub    []item
+}
+
+// emitSetTest emits a test that jumps to pass when argument arg is in set
+// and to fail otherwise, as a search tree over the high then the low word.
+func (e *emitter) emitSetTest(arg int, set []interval, pass, fail bpf.Label) {
+	onLow := func(item) { e.b.Goto(pass) }
+	if e.arch.Bits == 32 {
+		e.load(arg, false)
+		e.emitItems(lowItems(set), 0, 0xffffffff, fail, onLow)
+		return
+	}
+	onHigh := func(it item) {
+		if it.sub == nil {
+			e.b.Goto(pass)
+			return
+		}
+		e.load(arg, false)
+		e.emitItems(it.sub, 0, 0xffffffff, fail, onLow)
+	}
+	e.load(arg, true)
+	e.emitItems(highItems(set), 0, 0xffffffff, fail, onHigh)
+}
+
+// lowItems converts a set of 32-bit values to items.
+func lowItems(set []interval) []item {
+	out := make([]item, 0, len(set))
+	for _, iv := range set {
+		out = append(out, item{lo: uint32(iv.lo), hi: uint32(iv.hi)})
+	}
+	return out
+}
+
+// highItems splits a set of 64-bit values by high word: whole bands of high
+// words pass outright, the others carry the low-word items that pass.
+func highItems(set []interval) []item {
+	var out []item
+	partial := func(h uint32, lo, hi uint32) {
+		if lo == 0 && hi == 0xffffffff {
+			full(&out, h, h)
+			return
+		}
+		if n := len(out); n > 0 && out[n-1].lo == h && out[n-1].sub != nil {
+			out[n-1].sub = append(out[n-1].sub, item{lo: lo, hi: hi})
+			return
+		}
+		out = append(out, item{lo: h, hi: h, sub: []item{{lo: lo, hi: hi}}})
+	}
+	for _, iv := range set {
+		ha, hb := uint32(iv.lo>>32), uint32(iv.hi>>32)
+		la, lb := uint32(iv.lo), uint32(iv.hi)
+		if ha == hb {
+			partial(ha, la, lb)
+			continue
+		}
+		partial(ha, la, 0xffffffff)
+		if hb-ha > 1 {
+			full(&out, ha+1, hb-1)
+		}
+		partial(hb, 0, lb)
+	}
+	return out
+}
+
+// full appends a run of high words that pass whatever the low word,
+// merging it with a preceding whole run.
+func full(out *[]item, lo, hi uint32) {
+	if n := len(*out); n > 0 && (*out)[n-1].sub == nil && (*out)[n-1].hi+1 == lo {
+		(*out)[n-1].hi = hi
+		return
+	}
+	*out = append(*out, item{lo: lo, hi: hi})
+}
+
+// emitItems routes A, known to lie in [lb, ub], to onHit for the item that
+// holds it, or to fail when none does.
+func (e *emitter) emitItems(items []item, lb, ub uint32, fail bpf.Label, onHit func(item)) {
+	switch len(items) {
+	case 0:
+		e.b.Goto(fail)
+		return
+	case 1:
+		it := items[0]
+		switch {
+		case it.lo == lb && it.hi == ub:
+		case it.lo == it.hi:
+			e.b.IfFalse(bpf.JmpJEQ, it.lo, fail)
+		case it.lo == lb:
+			e.b.IfTrue(bpf.JmpJGT, it.hi, fail)
+		case it.hi == ub:
+			e.b.IfFalse(bpf.JmpJGE, it.lo, fail)
+		default:
+			e.b.IfFalse(bpf.JmpJGE, it.lo, fail)
+			e.b.IfTrue(bpf.JmpJGT, it.hi, fail)
+		}
+		onHit(it)
+		return
+	}
+	mid := len(items) / 2
+	right := e.b.NewLabel()
+	e.b.IfTrue(bpf.JmpJGE, items[mid].lo, right)
+	e.emitItems(items[:mid], lb, items[mid].lo-1, fail, onHit)
+	e.b.Place(right)
+	e.emitItems(items[mid:], items[mid].lo, ub, fail, onHit)
+}

@@ -1,0 +1,122 @@
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os/exec"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sysfence/sysfence/bpf"
+	"github.com/sysfence/sysfence/kernel"
+)
+
+func init() { commands = append(commands, newDumpCmd) }
+
+func newDumpCmd() *cobra.Command {
+	var (
+		pid       int
+		container string
+		out       string
+		format    string
+		index     int
+	)
+	cmd := &cobra.Command{
+		Use:   "dump (--pid N | --container NAME)",
+		Short: "Show the seccomp filters a running process or container really has loaded",
+		Long: `Read the seccomp filters of a running process with
+ptrace(PTRACE_SECCOMP_GET_FILTER) (root: CAP_SYS_ADMIN, Linux 4.4 with
+CONFIG_CHECKPOINT_RESTORE). With --container, the process is the container's
+init process, found with 'docker inspect'. Filters are listed oldest first;
+the kernel runs them all and the most severe verdict wins.`,
+		Example: `  sudo sysfence dump --container web
+  sudo sysfence dump --pid 1234 --index 1 -o filter.bpf`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if (pid == 0) == (container == "") {
+				return usageError{fmt.Errorf("give exactly one of --pid N or --container NAME")}
+			}
+			if container != "" {
+				var err error
+				if pid, err = containerPid(container); err != nil {
+					return err
+				}
+			}
+			filters, err := kernel.Filters(pid)
+			if err != nil {
+				return err
+			}
+			return writeFilters(cmd, filters, out, format, index)
+		},
+	}
+	cmd.Flags().IntVar(&pid, "pid", 0, "process `ID` to read")
+	cmd.Flags().StringVar(&container, "container", "", "Docker container `NAME` or ID to read")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "write to `FILE` (default: standard output)")
+	cmd.Flags().StringVar(&format, "format", "", "bpf or disasm (default: disasm on a terminal, bpf otherwise)")
+	cmd.Flags().IntVar(&index, "index", 0, "with several filters, the one to write as bpf, 1 = oldest")
+	return cmd
+}
+
+// writeFilters prints every filter as disassembly, or one as raw BPF.
+func writeFilters(cmd *cobra.Command, filters [][]bpf.Instruction, out, format string, index int) error {
+	w, closeOut, err := openOutput(cmd, out)
+	if err != nil {
+		return err
+	}
+	defer closeOut()
+	if format == "" {
+		format = "bpf"
+		if out == "" && isTerminal(w) {
+			format = "disasm"
+		}
+	}
+	if index < 0 || index > len(filters) {
+		return usageError{fmt.Errorf("--index %d: the process has %d filter(s)", index, len(filters))}
+	}
+	switch format {
+	case "disasm":
+		for i, f := range filters {
+			if index != 0 && i+1 != index {
+				continue
+			}
+			fmt.Fprintf(w, "# filter %d of %d (%d instructions; 1 = oldest)\n", i+1, len(filters), len(f))
+			io.WriteString(w, bpf.Disassemble(f))
+		}
+		return nil
+	case "bpf":
+		if index == 0 && len(filters) > 1 {
+			return usageError{fmt.Errorf("the process has %d filters; choose one with --index 1..%d, or use --format disasm", len(filters), len(filters))}
+		}
+		if index == 0 {
+			index = 1
+		}
+		return writeProgram(w, filters[index-1], "bpf", nil)
+	}
+	return usageError{fmt.Errorf("--format: unknown format %q (want bpf or disasm)", format)}
+}
+
+// containerPid returns the host pid of a running container's init process.
+func containerPid(name string) (int, error) {
+	var stderr bytes.Buffer
+	c := exec.Command("docker", "inspect", "--type", "container", "-f", "{{.State.Running}} {{.State.Pid}}", name)
+	c.Stderr = &stderr
+	outb, err := c.Output()
+	if err != nil {
+		if _, lerr := exec.LookPath("docker"); lerr != nil {
+			return 0, fmt.Errorf("find container %s: docker CLI not found: %w", name, lerr)
+		}
+		return 0, fmt.Errorf("find container %s: %s", name, strings.TrimSpace(stderr.String()))
+	}
+	f := strings.Fields(string(outb))
+	if len(f) != 2 || f[0] != "true" {
+		return 0, fmt.Errorf("find container %s: container is not running", name)
+	}
+	pid, err := strconv.Atoi(f[1])
+	if err != nil || pid <= 0 {
+		return 0, fmt.Errorf("find container %s: docker reported pid %q", name, f[1])
+	}
+	return pid, nil
+}
