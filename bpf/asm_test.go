@@ -184,3 +184,29 @@ func rawProgram(b []byte) []Instruction {
 	}
 	return out
 }
+
+func TestDisassembleNotes(t *testing.T) {
+	x8664 := []Instruction{LoadAbs(OffsetArch), Jump(JmpJEQ, 0xc000003e, 0, 2), LoadAbs(OffsetNr)}
+	tests := []struct {
+		name string
+		prog []Instruction
+		want string
+	}{
+		{"x86_64 name", append(slices.Clone(x8664), Jump(JmpJEQ, 0, 0, 0), Ret(0)), "; read"},
+		{"x32 name", append(slices.Clone(x8664), Jump(JmpJEQ, 0x40000208, 0, 0), Ret(0)), "; execve"},
+		{"jset has none", append(slices.Clone(x8664), Jump(JmpJSET, 1, 0, 0), Ret(0)), "jset #0x1, 4, 4\n"},
+		{"unknown arch lists none", []Instruction{LoadAbs(OffsetNr), Jump(JmpJEQ, 59, 0, 0), Ret(0)}, "jeq #0x3b, 2, 2\n"},
+		{"two arches", []Instruction{
+			LoadAbs(OffsetArch), Jump(JmpJEQ, 0xc000003e, 1, 0), Jump(JmpJEQ, 0x40000003, 0, 2),
+			LoadAbs(OffsetNr), Jump(JmpJEQ, 11, 0, 0), Ret(0),
+		}, "; x86: execve, x86_64: munmap"},
+		{"after ret A unknown", []Instruction{LoadAbs(OffsetArch), {Op: ClassALU | AluNEG}, Jump(JmpJEQ, 0xc000003e, 0, 0), Ret(0)}, "jeq #0xc000003e, 3, 3\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if out := Disassemble(tt.prog); !strings.Contains(out, tt.want) {
+				t.Fatalf("missing %q in\n%s", tt.want, out)
+			}
+		})
+	}
+}

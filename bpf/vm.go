@@ -187,6 +187,20 @@ func Run(prog []Instruction, d Data, bigEndian bool) (uint32, error) {
 	return p.Run(d, bigEndian), nil
 }
 
+// Eval validates prog once and evaluates it on every input, in the given
+// byte order.
+func Eval(prog []Instruction, inputs []Data, bigEndian bool) ([]uint32, error) {
+	p, err := NewProgram(prog)
+	if err != nil {
+		return nil, fmt.Errorf("eval program: %w", err)
+	}
+	out := make([]uint32, len(inputs))
+	for i := range inputs {
+		out[i], _ = p.exec(&inputs[i], bigEndian, nil)
+	}
+	return out, nil
+}
+
 // PathLength is the number of instructions prog executes on d, or 0 when
 // prog is not a valid program.
 func PathLength(prog []Instruction, d Data, bigEndian bool) int {
