@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"slices"
 
 	"github.com/sysfence/sysfence/bpf"
 	"github.com/sysfence/sysfence/internal/unix"
@@ -16,10 +15,13 @@ var ErrNoFilter = errors.New("process has no seccomp filter")
 
 // Filters returns every seccomp filter of the running process (or thread)
 // pid, in installation order: the first element is the oldest filter, the
-// last one the most recently installed. (The kernel numbers them the other
-// way round: index 0 of PTRACE_SECCOMP_GET_FILTER is the newest.) The
-// kernel runs all of them on each system call and the most severe verdict
-// wins.
+// last one the most recently installed. The kernel runs all of them on
+// each system call and the most severe verdict wins.
+//
+// PTRACE_SECCOMP_GET_FILTER's index 0 is the oldest filter, whatever
+// ptrace(2)'s manual page says ("the most recently installed filter has
+// the index number 0"): the kernel's get_nth_filter counts back from the
+// newest by (count - index - 1). TestFiltersInstallationOrder pins this.
 //
 // It attaches to pid with PTRACE_SEIZE, stops it with PTRACE_INTERRUPT,
 // reads the filters and detaches, so the process stops only briefly.
@@ -38,15 +40,14 @@ func Filters(pid int) ([][]bpf.Instruction, error) {
 	if err := stop(pid); err != nil {
 		return nil, fmt.Errorf("read filters of pid %d: %w", pid, err)
 	}
-	newestFirst, err := readFilters(pid)
+	filters, err := readFilters(pid)
 	if derr := unix.PtraceDetach(pid); derr != nil && err == nil && !errors.Is(derr, unix.ESRCH) {
 		err = fmt.Errorf("detach: %w", derr)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read filters of pid %d: %w", pid, err)
 	}
-	slices.Reverse(newestFirst)
-	return newestFirst, nil
+	return filters, nil
 }
 
 // stop seizes pid and waits until it sits in a ptrace stop.
@@ -75,7 +76,7 @@ func stop(pid int) error {
 	}
 }
 
-// readFilters reads filters from index 0, the newest, until ENOENT.
+// readFilters reads filters from index 0, the oldest, until ENOENT.
 func readFilters(pid int) ([][]bpf.Instruction, error) {
 	var filters [][]bpf.Instruction
 	for i := 0; ; i++ {

@@ -107,7 +107,7 @@ func PtraceDetach(pid int) error { return unix.PtraceDetach(pid) }
 
 // PtraceSeccompGetFilter copies the index-th seccomp filter of a stopped
 // tracee into out and returns its length in instructions. With out empty it
-// only returns the length. Index 0 is the most recently installed filter.
+// only returns the length. Index 0 is the oldest filter.
 func PtraceSeccompGetFilter(pid, index int, out []SockFilter) (int, error) {
 	var p unsafe.Pointer
 	if len(out) > 0 {
@@ -142,3 +142,6 @@ func AllThreadsPrctl(option int, arg2 uintptr) error {
 	}
 	return nil
 }
+
+// Gettid returns the caller's thread id.
+func Gettid() int { return unix.Gettid() }

@@ -122,3 +122,6 @@ func (WaitStatus) Exited() bool { return false }
 
 // Signaled reports false.
 func (WaitStatus) Signaled() bool { return false }
+
+// Gettid returns -1: there are no Linux thread ids here.
+func Gettid() int { return -1 }
