@@ -57,13 +57,20 @@ func Evaluate(res *profile.Resolved, token uint32, nr uint32, args [6]uint64) Ve
 	}
 	hasX32 := slices.Contains(abis, syscalls.X32)
 	hasX86_64 := slices.Contains(abis, syscalls.X86_64)
+	// runc's stub: per ABI, numbers above the largest named one. Under
+	// x86_64's token it picks the ABI by the x32 bit alone, and has no
+	// bound for x32 numbers when x32 is not in the filter.
 	stubABI := abis[0]
-	if hasX32 && (nr&syscalls.X32Bit != 0 || !hasX86_64) {
-		stubABI = syscalls.X32
-	} else if hasX86_64 {
+	if hasX86_64 {
 		stubABI = syscalls.X86_64
+		if nr&syscalls.X32Bit != 0 {
+			stubABI = nil
+			if hasX32 {
+				stubABI = syscalls.X32
+			}
+		}
 	}
-	if stubApplies(res.DefaultAction) && nr > maxNamed(res, stubABI) {
+	if stubABI != nil && stubApplies(res.DefaultAction) && nr > maxNamed(res, stubABI) {
 		return Verdict{Action: profile.Action{Kind: profile.Errno, Data: profile.ENOSYS}, Reason: ByENOSYS, Arch: stubABI}
 	}
 	if hasX86_64 && !hasX32 && nr >= syscalls.X32Bit && nr != 0xffffffff {
@@ -74,7 +81,7 @@ func Evaluate(res *profile.Resolved, token uint32, nr uint32, args [6]uint64) Ve
 			return v
 		}
 	}
-	return Verdict{Action: res.DefaultAction, Reason: ByDefault, Arch: stubABI}
+	return Verdict{Action: res.DefaultAction, Reason: ByDefault, Arch: syscalls.ForNumber(token, nr)}
 }
 
 // evaluateRules applies the rules naming number nr on arch: the first

@@ -81,9 +81,6 @@ func stubDecision(def profile.Action) *decision {
 	return &decision{fallback: profile.Action{Kind: profile.Errno, Data: profile.ENOSYS}, reason: ReasonENOSYS, entry: -1}
 }
 
-// maxExceptions is how many single-number exceptions a leaf may test.
-var maxExceptions = 1
-
 var killThread = profile.Action{Kind: profile.KillThread}
 
 // emitProgram lays out the whole filter: arch dispatch, then per audit-arch
@@ -104,7 +101,7 @@ func (e *emitter) emitProgram(res *profile.Resolved, tables []*archTable) {
 		e.b.Place(blocks[i])
 		e.b.Emit(bpf.LoadAbs(bpf.OffsetNr))
 		segs, ranges := tokenSegments(tok, byToken[tok], rest, stub)
-		segs = liftExceptions(coalesce(segs), maxExceptions)
+		segs = coalesce(segs)
 		weigh(segs, ranges)
 		e.arch = byToken[tok][0].arch
 		e.emitTokenTree(segs, byToken[tok])
@@ -192,9 +189,10 @@ func newTokenSpace(tables []*archTable, rest, stub *decision) *tokenSpace {
 
 // decide is the verdict for number nr.
 func (sp *tokenSpace) decide(nr uint32) *decision {
-	// runc's stub tells x32 from x86_64 by the bit alone (jset).
+	// runc's stub tells x32 from x86_64 by the bit alone (jset), and has
+	// no bound for x32 numbers when x32 is not in the filter.
 	part := sp.native
-	if sp.x32 != nil && nr&syscalls.X32Bit != 0 {
+	if part != nil && part.arch == syscalls.X86_64 && nr&syscalls.X32Bit != 0 {
 		part = sp.x32
 	}
 	if sp.stub != nil && part != nil && nr > part.max {

@@ -11,10 +11,6 @@ type segment struct {
 	lo, hi uint32
 	d      *decision
 	weight uint64 // how many numbers of the arches' tables it holds
-	// exceptions are single numbers inside [lo, hi] with another constant
-	// verdict, tested with one jeq each in the leaf: cheaper than splitting
-	// the range around them in the tree.
-	exceptions []segment
 }
 
 // coalesce merges neighbouring segments whose constant verdicts are equal.
@@ -26,30 +22,6 @@ func coalesce(segs []segment) []segment {
 			out[n-1].hi = s.hi
 			out[n-1].weight += s.weight
 			continue
-		}
-		out = append(out, s)
-	}
-	return out
-}
-
-// liftExceptions merges runs "A, x, A" where x is a single number with
-// another constant verdict into one segment A with exception x, at most
-// maxExceptions per segment.
-func liftExceptions(segs []segment, maxExceptions int) []segment {
-	var out []segment
-	for i := 0; i < len(segs); i++ {
-		s := segs[i]
-		n := len(out)
-		if n > 0 && i+1 < len(segs) && s.lo == s.hi && s.d.constant() && len(s.exceptions) == 0 {
-			prev, next := out[n-1], segs[i+1]
-			if prev.d.constant() && next.d.constant() && prev.d.fallback == next.d.fallback &&
-				len(next.exceptions) == 0 && len(prev.exceptions) < maxExceptions {
-				prev.hi = next.hi
-				prev.exceptions = append(prev.exceptions, s)
-				out[n-1] = prev
-				i++
-				continue
-			}
 		}
 		out = append(out, s)
 	}
@@ -92,12 +64,22 @@ const (
 	argCheckedBonus = 32 * nativeWeight
 )
 
-// searchTree is an optimal alphabetic tree over segments: root[i][j] is the
+// searchTree is an optimal alphabetic tree over segments: root(i, j) is the
 // segment where the subtree over segments i..j splits (segments ≥ root go
-// right). Knuth's speed-up keeps it O(n²).
+// right), or exceptionLeaf when segments i..j are one verdict interrupted
+// by single numbers, which a leaf tests with one jeq each. Knuth's bounds
+// on the split keep the construction close to O(n²).
 type searchTree struct {
-	root [][]int
+	n     int
+	roots []int32 // n×n, row-major
 }
+
+const exceptionLeaf = -1
+
+// maxExceptions is how many single-number exceptions a leaf may test.
+const maxExceptions = 2
+
+func (t *searchTree) root(i, j int) int { return int(t.roots[i*t.n+j]) }
 
 func buildTree(segs []segment) *searchTree {
 	n := len(segs)
@@ -105,33 +87,72 @@ func buildTree(segs []segment) *searchTree {
 	for i, s := range segs {
 		prefix[i+1] = prefix[i] + s.weight
 	}
-	cost := make([][]uint64, n)
-	root := make([][]int, n)
-	for i := range cost {
-		cost[i] = make([]uint64, n)
-		root[i] = make([]int, n)
-		root[i][i] = i
-		cost[i][i] = segs[i].weight * uint64(len(segs[i].exceptions))
+	cost := make([]uint64, n*n)
+	t := &searchTree{n: n, roots: make([]int32, n*n)}
+	for i := range n {
+		t.roots[i*n+i] = int32(i)
 	}
 	for length := 2; length <= n; length++ {
 		for i := 0; i+length-1 < n; i++ {
 			j := i + length - 1
-			lo, hi := max(root[i][j-1], i+1), root[i+1][j]
-			if length == 2 {
-				lo, hi = j, j
+			lo, hi := i+1, j
+			if r := t.root(i, j-1); r != exceptionLeaf {
+				lo = max(lo, r)
+			}
+			if r := t.root(i+1, j); r != exceptionLeaf {
+				hi = r
+			}
+			if lo > hi {
+				lo, hi = i+1, j
 			}
 			best, bestK := ^uint64(0), lo
 			for k := lo; k <= hi; k++ {
-				c := cost[i][k-1] + cost[k][j]
-				if c < best {
+				if c := cost[i*n+k-1] + cost[k*n+j]; c < best {
 					best, bestK = c, k
 				}
 			}
-			cost[i][j] = best + prefix[j+1] - prefix[i]
-			root[i][j] = bestK
+			w := prefix[j+1] - prefix[i]
+			best += w
+			if x := exceptionCount(segs, i, j); x > 0 && w*uint64(x) <= best {
+				best, bestK = w*uint64(x), exceptionLeaf
+			}
+			cost[i*n+j] = best
+			t.roots[i*n+j] = int32(bestK)
 		}
 	}
-	return &searchTree{root: root}
+	return t
+}
+
+// exceptionCount returns how many jeq a leaf over segments i..j would run
+// before its default, or 0 if they are not "A x A x … A" with A one
+// constant verdict and each x at most two numbers with a constant verdict,
+// at most maxExceptions numbers in all.
+func exceptionCount(segs []segment, i, j int) int {
+	if (j-i)%2 != 0 {
+		return 0
+	}
+	a := segs[i].d
+	if !a.constant() {
+		return 0
+	}
+	count, checked := 0, 0
+	for k := i + 1; k <= j; k += 2 {
+		x, next := segs[k], segs[k+1].d
+		if x.hi-x.lo > 1 || !next.constant() || next.fallback != a.fallback {
+			return 0
+		}
+		if !x.d.constant() {
+			if x.lo != x.hi || checked > 0 {
+				return 0
+			}
+			checked++
+		}
+		count += int(x.hi-x.lo) + 1
+	}
+	if count > maxExceptions {
+		return 0
+	}
+	return count
 }
 
 // emitTree emits the comparisons that route A (the syscall number) to the
@@ -139,18 +160,43 @@ func buildTree(segs []segment) *searchTree {
 func (e *emitter) emitTree(segs []segment, tree *searchTree, i, j int) {
 	if i == j {
 		e.arch = e.owner(segs[i].lo)
-		for _, x := range segs[i].exceptions {
-			e.b.IfTrue(bpf.JmpJEQ, x.lo, e.ret(x.d.fallback))
-		}
 		e.emitLeaf(segs[i].d)
 		return
 	}
-	k := tree.root[i][j]
+	k := tree.root(i, j)
+	if k == exceptionLeaf {
+		e.emitExceptionLeaf(segs[i : j+1])
+		return
+	}
 	right := e.b.NewLabel()
 	e.b.IfTrue(bpf.JmpJGE, segs[k].lo, right)
 	e.emitTree(segs, tree, i, k-1)
 	e.b.Place(right)
 	e.emitTree(segs, tree, k, j)
+}
+
+// emitExceptionLeaf emits a leaf "A x A x … A": one jeq per exception
+// number, then A. An argument-checked exception's checks follow the leaf.
+func (e *emitter) emitExceptionLeaf(segs []segment) {
+	var checked *segment
+	var checkedLabel bpf.Label
+	for x := 1; x < len(segs); x += 2 {
+		s := &segs[x]
+		if !s.d.constant() {
+			checked, checkedLabel = s, e.b.NewLabel()
+			e.b.IfTrue(bpf.JmpJEQ, s.lo, checkedLabel)
+			continue
+		}
+		for nr := uint64(s.lo); nr <= uint64(s.hi); nr++ {
+			e.b.IfTrue(bpf.JmpJEQ, uint32(nr), e.ret(s.d.fallback))
+		}
+	}
+	e.b.Goto(e.ret(segs[0].d.fallback))
+	if checked != nil {
+		e.b.Place(checkedLabel)
+		e.arch = e.owner(checked.lo)
+		e.emitLeaf(checked.d)
+	}
 }
 
 // emitLeaf emits a decision: a jump to a shared return, or argument checks.

@@ -1,6 +1,10 @@
 package compiler
 
-import "github.com/sysfence/sysfence/bpf"
+import (
+	"math/bits"
+
+	"github.com/sysfence/sysfence/bpf"
+)
 
 // item is a run [lo, hi] of one 32-bit word's values that passes the test,
 // either wholly (sub == nil) or when the low word is in sub.
@@ -104,10 +108,37 @@ func (e *emitter) emitItems(items []item, lb, ub uint32, fail bpf.Label, onHit f
 		onHit(it)
 		return
 	}
-	mid := len(items) / 2
+	mid := weightedMiddle(items)
 	right := e.b.NewLabel()
 	e.b.IfTrue(bpf.JmpJGE, items[mid].lo, right)
 	e.emitItems(items[:mid], lb, items[mid].lo-1, fail, onHit)
 	e.b.Place(right)
 	e.emitItems(items[mid:], items[mid].lo, ub, fail, onHit)
+}
+
+// weightedMiddle picks where to split items so both sides weigh about the
+// same, a wide interval weighing more than a single value: wide ranges
+// (socket's "domain < N") are where most real calls land.
+func weightedMiddle(items []item) int {
+	w := make([]int, len(items))
+	total := 0
+	for i, it := range items {
+		w[i] = 1 + bits.Len32(it.hi-it.lo)
+		total += w[i]
+	}
+	best, bestDiff, left := 1, total, 0
+	for k := 1; k < len(items); k++ {
+		left += w[k-1]
+		if d := abs(total - 2*left); d < bestDiff {
+			best, bestDiff = k, d
+		}
+	}
+	return best
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
