@@ -110,26 +110,52 @@ func StubBounds(res *profile.Resolved) []StubBound {
 	return out
 }
 
-// Known reports whether libseccomp knows name as a system call of a with
-// the number sysfence's table gives it. It fits compiler.Options.KnownName.
+// Known reports whether libseccomp puts a rule on name into a filter for
+// a at the number sysfence's table gives it. It fits
+// compiler.Options.KnownName.
+//
+// Where libseccomp's own number for the name is one of its socketcall or
+// ipc pseudo numbers (-101 … -224: socket, shmget, … on x86), it emits
+// both the multiplexed form and the direct syscall, so the name counts as
+// known. Pseudo numbers from -10000 down mean that libseccomp's table has
+// no such call on a (map_shadow_stack on x32 in 2.5.4), and -1 that it
+// does not know the name at all.
 func Known(a *syscalls.Arch, name string) bool {
-	nr, ok := resolve(a, name)
 	ours, found := a.Number(name)
-	return ok && found && uint32(nr) == ours
+	if !found {
+		return false
+	}
+	nr, ok := resolveRaw(a, name)
+	switch {
+	case !ok || nr == C.__NR_SCMP_ERROR || nr <= pseudoAbsent:
+		return false
+	case nr < 0:
+		return true // multiplexed (socketcall, ipc)
+	}
+	return uint32(nr) == ours
 }
 
+// pseudoAbsent is the first of libseccomp's pseudo numbers (__PNR_*) for
+// calls an architecture lacks; the multiplexed ones are above it.
+const pseudoAbsent = -10000
+
 // resolve is seccomp_syscall_resolve_name_arch, keeping only real
-// (non-negative) numbers: negative ones are libseccomp's pseudo numbers for
-// calls the architecture lacks.
+// (non-negative) numbers, as runc's ENOSYS stub does.
 func resolve(a *syscalls.Arch, name string) (int, bool) {
+	nr, ok := resolveRaw(a, name)
+	return nr, ok && nr >= 0
+}
+
+// resolveRaw is seccomp_syscall_resolve_name_arch, pseudo numbers and
+// all; false when libseccomp does not know a.
+func resolveRaw(a *syscalls.Arch, name string) (int, bool) {
 	token, ok := archToken(a)
 	if !ok {
 		return 0, false
 	}
 	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
-	nr := int(C.seccomp_syscall_resolve_name_arch(token, cname))
-	return nr, nr >= 0
+	return int(C.seccomp_syscall_resolve_name_arch(token, cname)), true
 }
 
 // archToken is libseccomp's SCMP_ARCH_* token for a; Arch.Name is

@@ -75,7 +75,9 @@ func TestKnown(t *testing.T) {
 		{syscalls.X86_64, "read", true},
 		{syscalls.X32, "read", true},
 		{syscalls.X86, "socketcall", true},
-		{syscalls.X86_64, "socketcall", false}, // a pseudo number on x86_64
+		{syscalls.X86_64, "socketcall", false}, // not in our x86_64 table
+		{syscalls.X86, "socket", true},         // multiplexed: -101, direct 359 as well
+		{syscalls.X32, "map_shadow_stack", false},
 		{syscalls.X86_64, "no_such_call", false},
 	}
 	for _, tt := range tests {
