@@ -88,20 +88,16 @@ func buildProbe() ([]byte, error) {
 	}
 	defer os.RemoveAll(dir)
 	out := filepath.Join(dir, "probe")
-	cmd := exec.Command(goTool(), "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", out, probePackage)
+	gocmd, err := exec.LookPath("go")
+	if err != nil {
+		return nil, fmt.Errorf("build probe: %w", err)
+	}
+	cmd := exec.Command(gocmd, "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", out, probePackage)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("go build %s: %w\n%s", probePackage, err, msg)
 	}
 	return os.ReadFile(out)
-}
-
-// goTool finds the go command: on PATH, else next to this binary's GOROOT.
-func goTool() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
 }
 
 // imageTar returns a reproducible tar of executables at the image's root.
