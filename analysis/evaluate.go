@@ -70,7 +70,7 @@ func Evaluate(res *profile.Resolved, token uint32, nr uint32, args [6]uint64) Ve
 			}
 		}
 	}
-	if stubABI != nil && stubApplies(res.DefaultAction) && nr > maxNamed(res, stubABI) {
+	if stubABI != nil && inStub(res, stubABI, nr) {
 		return Verdict{Action: profile.Action{Kind: profile.Errno, Data: profile.ENOSYS}, Reason: ByENOSYS, Arch: stubABI}
 	}
 	if hasX86_64 && !hasX32 && nr >= syscalls.X32Bit && nr != 0xffffffff {
@@ -90,13 +90,14 @@ func evaluateRules(res *profile.Resolved, arch *syscalls.Arch, nr uint32, args [
 	var matching []*profile.Rule
 	for i := range res.Rules {
 		r := &res.Rules[i]
-		if n, ok := arch.Number(r.Name); !ok || n != nr {
+		conds, ok := ruleOn(arch, r, nr)
+		if !ok {
 			continue
 		}
-		if len(r.Args) == 0 {
+		if len(conds) == 0 {
 			return Verdict{Action: r.Action, Reason: ByRule, Arch: arch, Rule: r}, true
 		}
-		if argsMatch(arch, r.Args, args) {
+		if argsMatch(arch, conds, args) {
 			matching = append(matching, r)
 		}
 	}
@@ -106,42 +107,73 @@ func evaluateRules(res *profile.Resolved, arch *syscalls.Arch, nr uint32, args [
 	return Verdict{}, false
 }
 
-func inFilter(res *profile.Resolved, a *syscalls.Arch) bool {
-	for _, x := range res.Arches {
-		if x == a {
-			return true
+// ruleOn returns the conditions rule r has on number nr of arch, as
+// libseccomp stores them: MASKED_EQ conditions whose mask is zero on the
+// ABI's width are dropped; where libseccomp multiplexes socket and SysV IPC
+// calls, the rule also applies to socketcall/ipc with argument 0 required
+// to be the call number instead of its own argument-0 condition.
+func ruleOn(arch *syscalls.Arch, r *profile.Rule, nr uint32) ([]profile.Arg, bool) {
+	width := widthMask(arch)
+	var conds []profile.Arg
+	for _, c := range r.Args {
+		if c.Op == profile.OpMaskedEqual && c.Value&width == 0 {
+			continue
+		}
+		conds = append(conds, c)
+	}
+	if n, ok := arch.Number(r.Name); ok && n == nr {
+		return conds, true
+	}
+	mux, call, ok := arch.Multiplexed(r.Name)
+	if !ok {
+		return nil, false
+	}
+	if n, ok := arch.Number(mux); !ok || n != nr {
+		return nil, false
+	}
+	out := []profile.Arg{{Index: 0, Op: profile.OpEqualTo, Value: call}}
+	for _, c := range conds {
+		if c.Index != 0 {
+			out = append(out, c)
 		}
 	}
-	return false
+	return out, true
 }
 
-// stubApplies mirrors runc: no ENOSYS stub when the default lets calls run.
-func stubApplies(def profile.Action) bool {
-	switch def.Kind {
-	case profile.Allow, profile.Log, profile.Trace:
+func widthMask(arch *syscalls.Arch) uint64 {
+	if arch.Bits == 32 {
+		return 0xffffffff
+	}
+	return ^uint64(0)
+}
+
+// inStub reports whether runc's ENOSYS stub answers nr for abi: the ABI is
+// covered, has a "last syscall" (names that resolve to libseccomp's
+// negative multiplexer numbers do not count), and nr is above it; on s390
+// the stub also answers number 0.
+func inStub(res *profile.Resolved, abi *syscalls.Arch, nr uint32) bool {
+	if !slices.Contains(res.StubArches, abi) {
 		return false
 	}
-	return true
-}
-
-// maxNamed is the largest number, on arch, of any syscall the profile names.
-func maxNamed(res *profile.Resolved, arch *syscalls.Arch) uint32 {
-	var m uint32
+	var last uint32
 	for _, name := range res.Named {
-		if n, ok := arch.Number(name); ok && n > m {
-			m = n
+		if _, _, mux := abi.Multiplexed(name); mux {
+			continue
+		}
+		if n, ok := abi.Number(name); ok && n > last {
+			last = n
 		}
 	}
-	return m
+	if last == 0 {
+		return false
+	}
+	return nr > last || nr == 0 && (abi.Name == "s390" || abi.Name == "s390x")
 }
 
 // argsMatch reports whether every condition holds; 32-bit ABIs compare only
 // the low 32 bits of argument and datum.
 func argsMatch(arch *syscalls.Arch, conds []profile.Arg, args [6]uint64) bool {
-	mask := ^uint64(0)
-	if arch.Bits == 32 {
-		mask = 0xffffffff
-	}
+	mask := widthMask(arch)
 	for _, c := range conds {
 		v, a, b := args[c.Index]&mask, c.Value&mask, c.ValueTwo&mask
 		var ok bool
@@ -159,7 +191,7 @@ func argsMatch(arch *syscalls.Arch, conds []profile.Arg, args [6]uint64) bool {
 		case profile.OpGreaterThan:
 			ok = v > a
 		case profile.OpMaskedEqual:
-			ok = v&a == b
+			ok = v&a == b&a
 		}
 		if !ok {
 			return false

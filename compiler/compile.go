@@ -71,15 +71,8 @@ func Compile(res *profile.Resolved, opts Options) (*Program, error) {
 	return &Program{Instructions: insns, BuildTime: time.Since(start), NaiveLen: naive, tables: tables, res: res}, nil
 }
 
-// stubDecision is runc's ENOSYS stub verdict, or nil when runc adds no stub
-// for this default action.
-func stubDecision(def profile.Action) *decision {
-	switch def.Kind {
-	case profile.Allow, profile.Log, profile.Trace:
-		return nil
-	}
-	return &decision{fallback: profile.Action{Kind: profile.Errno, Data: profile.ENOSYS}, reason: ReasonENOSYS, entry: -1}
-}
+// enosys is runc's ENOSYS stub verdict.
+var enosys = &decision{fallback: profile.Action{Kind: profile.Errno, Data: profile.ENOSYS}, reason: ReasonENOSYS, entry: -1}
 
 var killThread = profile.Action{Kind: profile.KillThread}
 
@@ -87,7 +80,6 @@ var killThread = profile.Action{Kind: profile.KillThread}
 // token a search tree over number ranges, then one `ret` per action.
 func (e *emitter) emitProgram(res *profile.Resolved, tables []*archTable) {
 	rest := &decision{fallback: res.DefaultAction, reason: ReasonDefault, entry: -1}
-	stub := stubDecision(res.DefaultAction)
 	tokens, byToken := groupByToken(tables)
 
 	e.b.Emit(bpf.LoadAbs(bpf.OffsetArch))
@@ -100,7 +92,7 @@ func (e *emitter) emitProgram(res *profile.Resolved, tables []*archTable) {
 	for i, tok := range tokens {
 		e.b.Place(blocks[i])
 		e.b.Emit(bpf.LoadAbs(bpf.OffsetNr))
-		segs, ranges := tokenSegments(tok, byToken[tok], rest, stub)
+		segs, ranges := tokenSegments(byToken[tok], rest)
 		segs = coalesce(segs)
 		weigh(segs, ranges)
 		e.arch = byToken[tok][0].arch
@@ -144,8 +136,8 @@ func groupByToken(tables []*archTable) ([]uint32, map[uint32][]*archTable) {
 // token, and the number ranges real syscalls occupy (for weighting). The
 // decision function is piecewise constant between breakpoints: named
 // numbers, ENOSYS-stub bounds and, for x86_64, the x32 boundaries.
-func tokenSegments(tok uint32, tables []*archTable, rest, stub *decision) ([]segment, []numberRange) {
-	sp := newTokenSpace(tables, rest, stub)
+func tokenSegments(tables []*archTable, rest *decision) ([]segment, []numberRange) {
+	sp := newTokenSpace(tables, rest)
 	var ranges []numberRange
 	for _, t := range tables {
 		w := uint64(nativeWeight)
@@ -170,12 +162,12 @@ func tokenSegments(tok uint32, tables []*archTable, rest, stub *decision) ([]seg
 // ENOSYS stub first, then libseccomp's program.
 type tokenSpace struct {
 	native, x32 *archTable // x32 only under AUDIT_ARCH_X86_64
-	rest, stub  *decision
+	rest        *decision
 	guard       *decision
 }
 
-func newTokenSpace(tables []*archTable, rest, stub *decision) *tokenSpace {
-	sp := &tokenSpace{rest: rest, stub: stub,
+func newTokenSpace(tables []*archTable, rest *decision) *tokenSpace {
+	sp := &tokenSpace{rest: rest,
 		guard: &decision{fallback: killThread, reason: ReasonX32Guard, entry: -1}}
 	for _, t := range tables {
 		if t.arch == syscalls.X32 {
@@ -195,8 +187,8 @@ func (sp *tokenSpace) decide(nr uint32) *decision {
 	if part != nil && part.arch == syscalls.X86_64 && nr&syscalls.X32Bit != 0 {
 		part = sp.x32
 	}
-	if sp.stub != nil && part != nil && nr > part.max {
-		return sp.stub
+	if part != nil && part.stub && (nr > part.max || nr == 0 && isS390(part.arch)) {
+		return enosys // s390's stub also catches setup(2)'s multiplexer 0
 	}
 	// libseccomp kills x32-range numbers on an x86_64 filter without x32.
 	if sp.native != nil && sp.native.arch == syscalls.X86_64 && sp.x32 == nil &&
@@ -232,7 +224,7 @@ func (sp *tokenSpace) breakpoints() []uint32 {
 			add(uint64(nr) + 1)
 		}
 	}
-	for _, b := range []uint64{syscalls.X32Bit, 0x80000000, 0xc0000000, 0xffffffff} {
+	for _, b := range []uint64{1, syscalls.X32Bit, 0x80000000, 0xc0000000, 0xffffffff} {
 		add(b)
 	}
 	out := make([]uint32, 0, len(set))
@@ -253,3 +245,5 @@ func sortedNumbers(m map[uint32]*decision) []uint32 {
 }
 
 func joinErrors(errs []error) error { return errors.Join(errs...) }
+
+func isS390(a *syscalls.Arch) bool { return a.Name == "s390" || a.Name == "s390x" }

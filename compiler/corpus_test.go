@@ -29,7 +29,7 @@ var startup = []string{
 	"prctl", "setgroups", "setresuid", "setresgid", "setuid", "setgid", "getuid", "geteuid",
 	"getgid", "getegid", "getppid", "clone", "clone3", "wait4", "epoll_create1", "epoll_ctl",
 	"epoll_pwait", "pipe2", "close_range", "statx", "access", "faccessat2", "sched_getaffinity",
-	"getcwd", "chdir", "fchdir", "uname", "keyctl", "socket", "connect", "sendmsg", "recvmsg",
+	"getcwd", "chdir", "fchdir", "uname", "fstatfs", "statfs", "keyctl", "socket", "connect", "sendmsg", "recvmsg",
 	"ioctl", "lseek", "pread64", "getdents64", "umask", "mount", "umount2", "seccomp", "kill",
 }
 

@@ -2,7 +2,9 @@ package compiler
 
 import (
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/sysfence/sysfence/profile"
 	"github.com/sysfence/sysfence/syscalls"
@@ -69,6 +71,16 @@ type archTable struct {
 	arch  *syscalls.Arch
 	named map[uint32]*decision
 	max   uint32 // largest number named by the profile (ENOSYS stub bound)
+	stub  bool   // runc's ENOSYS stub covers this architecture
+}
+
+// archRule is a runc rule as libseccomp stores it for one ABI: a number and
+// conditions narrowed to the ABI.
+type archRule struct {
+	nr     uint32
+	entry  int
+	action profile.Action
+	conds  []cond
 }
 
 // buildTables applies libseccomp's per-syscall merging to the resolved rules
@@ -83,24 +95,13 @@ func buildTables(res *profile.Resolved, known func(*syscalls.Arch, string) bool)
 	var tables []*archTable
 	var errs []error
 	for _, a := range res.Arches {
-		t := &archTable{arch: a, named: map[uint32]*decision{}}
-		for _, name := range res.Named {
-			if nr, ok := number(a, name); ok {
-				t.max = max(t.max, nr)
-			}
+		t := &archTable{arch: a, named: map[uint32]*decision{}, max: stubBound(a, res.Named, number)}
+		t.stub = t.max > 0 && slices.Contains(res.StubArches, a)
+		byNr := map[uint32][]archRule{}
+		for _, r := range expandRules(a, res.Rules, number) {
+			byNr[r.nr] = append(byNr[r.nr], r)
 		}
-		byNr := map[uint32][]profile.Rule{}
-		var order []uint32
-		for _, r := range res.Rules {
-			for _, nr := range ruleNumbers(a, r.Name, number) {
-				if _, seen := byNr[nr]; !seen {
-					order = append(order, nr)
-				}
-				byNr[nr] = append(byNr[nr], r)
-			}
-		}
-		sort.Slice(order, func(i, j int) bool { return order[i] < order[j] })
-		for _, nr := range order {
+		for _, nr := range sortedKeys(byNr) {
 			d, err := merge(a, nr, byNr[nr], res.DefaultAction)
 			if err != nil {
 				errs = append(errs, err)
@@ -116,32 +117,80 @@ func buildTables(res *profile.Resolved, known func(*syscalls.Arch, string) bool)
 	return tables, nil
 }
 
-// ruleNumbers is the numbers a rule on name applies to on arch.
-func ruleNumbers(a *syscalls.Arch, name string, number func(*syscalls.Arch, string) (uint32, bool)) []uint32 {
-	nr, ok := number(a, name)
-	if !ok {
-		return nil
+// stubBound is runc's "last syscall" of an ABI: the largest number of any
+// name the profile mentions. Socket and SysV IPC names resolve to negative
+// pseudo numbers where libseccomp multiplexes them, so they never count.
+func stubBound(a *syscalls.Arch, named []string, number func(*syscalls.Arch, string) (uint32, bool)) uint32 {
+	var m uint32
+	for _, name := range named {
+		if _, _, mux := a.Multiplexed(name); mux {
+			continue
+		}
+		if nr, ok := number(a, name); ok {
+			m = max(m, nr)
+		}
 	}
-	return []uint32{nr}
+	return m
+}
+
+// expandRules maps runc's rules to one ABI's numbers, in order. Where
+// libseccomp multiplexes, a socket or SysV IPC rule also becomes a rule on
+// socketcall/ipc whose argument 0 condition is replaced by the call number
+// (libseccomp drops the original one and keeps the others in place).
+func expandRules(a *syscalls.Arch, rules []profile.Rule, number func(*syscalls.Arch, string) (uint32, bool)) []archRule {
+	var out []archRule
+	for _, r := range rules {
+		conds := narrowAll(a, r.Args)
+		if nr, ok := number(a, r.Name); ok {
+			out = append(out, archRule{nr: nr, entry: r.Entry, action: r.Action, conds: conds})
+		}
+		mux, call, ok := a.Multiplexed(r.Name)
+		if !ok {
+			continue
+		}
+		muxNr, ok := number(a, mux)
+		if !ok {
+			continue
+		}
+		mconds := []cond{{arg: 0, op: profile.OpEqualTo, value: call}}
+		for _, c := range conds {
+			if c.arg != 0 {
+				mconds = append(mconds, c)
+			}
+		}
+		out = append(out, archRule{nr: muxNr, entry: r.Entry, action: r.Action, conds: mconds})
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[uint32]V) []uint32 {
+	out := make([]uint32, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // merge combines the rules of one (arch, number) as libseccomp does: the
-// first unconditional rule decides alone; otherwise conditional rules are
-// ORed per action, and rules with different actions must not overlap.
-func merge(a *syscalls.Arch, nr uint32, rules []profile.Rule, def profile.Action) (*decision, error) {
+// first unconditional rule decides alone (it swallows later rules and
+// replaces earlier conditional ones); otherwise conditional rules are ORed,
+// which holds exactly only for the shapes checkMergeable accepts, and rules
+// with different actions must not overlap.
+func merge(a *syscalls.Arch, nr uint32, rules []archRule, def profile.Action) (*decision, error) {
 	for _, r := range rules {
-		if len(r.Args) == 0 {
-			return &decision{fallback: r.Action, reason: ReasonRule, entry: r.Entry}, nil
+		if len(r.conds) == 0 {
+			return &decision{fallback: r.action, reason: ReasonRule, entry: r.entry}, nil
 		}
 	}
 	d := &decision{fallback: def, reason: ReasonDefault, entry: -1}
 	for _, r := range rules {
-		ir := irRule{entry: r.Entry, action: r.Action}
-		for _, arg := range r.Args {
-			ir.conds = append(ir.conds, narrow(a, arg))
-		}
+		ir := irRule{entry: r.entry, action: r.action, conds: slices.Clone(r.conds)}
 		sort.SliceStable(ir.conds, func(i, j int) bool { return ir.conds[i].arg < ir.conds[j].arg })
 		d.rules = append(d.rules, ir)
+	}
+	if err := checkMergeable(a, nr, d.rules); err != nil {
+		return nil, err
 	}
 	if err := checkConflicts(a, nr, d.rules); err != nil {
 		return nil, err
@@ -149,15 +198,65 @@ func merge(a *syscalls.Arch, nr uint32, rules []profile.Rule, def profile.Action
 	return d, nil
 }
 
+// narrowAll narrows every condition of a rule to the ABI, dropping the
+// MASKED_EQ conditions libseccomp treats as always true.
+func narrowAll(a *syscalls.Arch, args []profile.Arg) []cond {
+	var out []cond
+	for _, arg := range args {
+		if c, keep := narrow(a, arg); keep {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // narrow converts a profile argument to a comparison of the ABI's width: on
 // 32-bit ABIs libseccomp compares only the low 32 bits of argument and datum.
-func narrow(a *syscalls.Arch, arg profile.Arg) cond {
-	c := cond{arg: int(arg.Index), op: arg.Op, value: arg.Value, valueTwo: arg.ValueTwo}
+// A MASKED_EQ datum is masked ((v & m) == (d & m)); with a mask of zero
+// (after narrowing) libseccomp drops the condition: keep is false.
+func narrow(a *syscalls.Arch, arg profile.Arg) (c cond, keep bool) {
+	c = cond{arg: int(arg.Index), op: arg.Op, value: arg.Value, valueTwo: arg.ValueTwo}
 	if a.Bits == 32 {
 		c.value &= 0xffffffff
 		c.valueTwo &= 0xffffffff
 	}
-	return c
+	if c.op == profile.OpMaskedEqual {
+		c.valueTwo &= c.value
+		return c, c.value != 0
+	}
+	return c, true
+}
+
+// checkMergeable refuses several conditional rules on one call whose merge
+// libseccomp 2.5 gets wrong: with NE/LT/LE/GT/GE its tree can match more or
+// less than the OR of the rules, or hang. The OR is exact when there is one
+// rule, when every condition is EQ or MASKED_EQ, or when every rule is a
+// single condition on one shared argument.
+func checkMergeable(a *syscalls.Arch, nr uint32, rules []irRule) error {
+	if len(rules) < 2 {
+		return nil
+	}
+	eqOnly, singleArg := true, true
+	for _, r := range rules {
+		for _, c := range r.conds {
+			if c.op != profile.OpEqualTo && c.op != profile.OpMaskedEqual {
+				eqOnly = false
+			}
+		}
+		if len(r.conds) != 1 || r.conds[0].arg != rules[0].conds[0].arg {
+			singleArg = false
+		}
+	}
+	if eqOnly || singleArg {
+		return nil
+	}
+	name, _ := a.SyscallName(nr)
+	var entries []string
+	for _, r := range rules {
+		entries = append(entries, fmt.Sprintf("syscalls[%d]", r.entry))
+	}
+	return fmt.Errorf("%s: %s on %s: several rules combine NE/LT/LE/GT/GE conditions on different arguments; libseccomp 2.5 merges such rules inexactly (it may match more or less than their union, or hang at container start), so the profile is refused; use EQ/MASKED_EQ, or one condition per rule on a single argument",
+		strings.Join(entries, ", "), name, a.Name)
 }
 
 // checkConflicts refuses rules with different actions that could match the

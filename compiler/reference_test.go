@@ -33,6 +33,15 @@ func genProfile(r *rand.Rand) *profile.Resolved {
 	if pick(2) == 0 {
 		res.Arches = append(res.Arches, syscalls.X32)
 	}
+	switch res.DefaultAction.Kind {
+	case profile.Allow, profile.Log, profile.Trace:
+	default:
+		for _, a := range res.Arches {
+			if pick(4) > 0 {
+				res.StubArches = append(res.StubArches, a)
+			}
+		}
+	}
 	for e := range 1 + pick(12) {
 		rule := profile.Rule{Entry: e, Name: names[pick(len(names))], Action: actions[pick(len(actions))]}
 		res.Named = append(res.Named, rule.Name)
@@ -67,7 +76,7 @@ func checkAgainstReference(t *testing.T, res *profile.Resolved) (covered, total 
 	t.Helper()
 	prog, err := compiler.Compile(res, compiler.Options{})
 	if err != nil {
-		if strings.Contains(err.Error(), "different actions") {
+		if strings.Contains(err.Error(), "different actions") || strings.Contains(err.Error(), "inexactly") {
 			return 0, 0, false // refused: libseccomp's answer would depend on its tree order
 		}
 		t.Fatalf("compile: %v", err)

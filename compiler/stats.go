@@ -111,7 +111,7 @@ func (p *Program) alwaysAllowed(t *archTable, nr uint32) bool {
 	if d, ok := t.named[nr]; ok {
 		return d.constant() && d.fallback.Kind == profile.Allow
 	}
-	if stubDecision(p.res.DefaultAction) != nil && nr > t.max {
+	if t.stub && nr > t.max {
 		return false
 	}
 	return p.res.DefaultAction.Kind == profile.Allow

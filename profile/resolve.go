@@ -36,6 +36,9 @@ func Resolve(p *Profile, t Target) (*Resolved, error) {
 	r.Arches = dedupArches(append([]*syscalls.Arch{t.Arch}, listed...))
 	if stubs(r.DefaultAction) {
 		r.StubArches = dedupArches(listed)
+		if !t.LegacyRunc {
+			r.StubArches = dedupArches(append([]*syscalls.Arch{t.Arch}, listed...))
+		}
 	}
 	entries := p.included(t, moby)
 	for _, i := range entries {

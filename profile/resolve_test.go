@@ -55,35 +55,47 @@ func TestResolveArches(t *testing.T) {
 		profile     string
 		target      Target
 		arches      []string
-		stubArches  []string
+		stubArches  []string // runc < 1.2 (Target.LegacyRunc)
+		modernStub  []string // runc ≥ 1.2 adds the native arch
 		wantWarning string
 	}{
 		{"rule 1: archMap native x86_64", archMapProfile, x86_64Docker,
-			[]string{"x86_64", "x86", "x32"}, []string{"x86_64", "x86", "x32"}, ""},
+			[]string{"x86_64", "x86", "x32"}, []string{"x86_64", "x86", "x32"}, []string{"x86_64", "x86", "x32"}, ""},
 		{"rule 1: archMap native aarch64", archMapProfile, target(syscalls.AARCH64, "6.1"),
-			[]string{"aarch64", "arm"}, []string{"aarch64", "arm"}, ""},
+			[]string{"aarch64", "arm"}, []string{"aarch64", "arm"}, []string{"aarch64", "arm"}, ""},
 		{"rule 1: archMap without the native arch", archMapProfile, target(syscalls.MustLookup("riscv64"), "6.1"),
-			[]string{"riscv64"}, nil, ""},
+			[]string{"riscv64"}, nil, []string{"riscv64"}, ""},
 		{"rule 5: native first, then profile order, deduplicated",
 			`{"defaultAction": "SCMP_ACT_KILL", "architectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X86"]}`, x86_64Docker,
-			[]string{"x86_64", "x86"}, []string{"x86", "x86_64"}, ""},
+			[]string{"x86_64", "x86"}, []string{"x86", "x86_64"}, []string{"x86_64", "x86"}, ""},
 		{"rule 6: stub only for listed arches",
 			`{"defaultAction": "SCMP_ACT_KILL", "architectures": ["SCMP_ARCH_X86"]}`, x86_64Docker,
-			[]string{"x86_64", "x86"}, []string{"x86"}, ""},
-		{"rule 6: no architectures, no stub", `{"defaultAction": "SCMP_ACT_ERRNO"}`, x86_64Docker,
-			[]string{"x86_64"}, nil, ""},
+			[]string{"x86_64", "x86"}, []string{"x86"}, []string{"x86_64", "x86"}, ""},
+		{"rule 6: no architectures, no stub before runc 1.2", `{"defaultAction": "SCMP_ACT_ERRNO"}`, x86_64Docker,
+			[]string{"x86_64"}, nil, []string{"x86_64"}, ""},
 		{"rule 6: no stub for a permissive default",
 			`{"defaultAction": "SCMP_ACT_LOG", "architectures": ["SCMP_ARCH_X86_64"]}`, x86_64Docker,
-			[]string{"x86_64"}, nil, ""},
+			[]string{"x86_64"}, nil, nil, ""},
 		{"runc refuses parisc",
 			`{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_PARISC"]}`, x86_64Docker,
-			[]string{"x86_64", "parisc"}, nil, "architectures[0]: runc does not know SCMP_ARCH_PARISC"},
+			[]string{"x86_64", "parisc"}, nil, nil, "architectures[0]: runc does not know SCMP_ARCH_PARISC"},
 		{"x32 is never Docker's native arch", archMapProfile, target(syscalls.X32, "6.1"),
-			[]string{"x32"}, nil, "profile: Docker never runs with native architecture x32"},
+			[]string{"x32"}, nil, []string{"x32"}, "profile: Docker never runs with native architecture x32"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+		t.Run(tt.name+" (runc 1.2)", func(t *testing.T) {
 			r, err := Resolve(mustDecode(t, tt.profile), tt.target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := archNames(r.StubArches); !reflect.DeepEqual(got, tt.modernStub) {
+				t.Errorf("StubArches = %q, want %q", got, tt.modernStub)
+			}
+		})
+		t.Run(tt.name, func(t *testing.T) {
+			legacy := tt.target
+			legacy.LegacyRunc = true
+			r, err := Resolve(mustDecode(t, tt.profile), legacy)
 			if err != nil {
 				t.Fatal(err)
 			}

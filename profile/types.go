@@ -182,6 +182,10 @@ type Target struct {
 	Arch   *syscalls.Arch // the native architecture
 	Kernel KernelVersion
 	Caps   []string // the bounding set, "CAP_*" names
+	// LegacyRunc selects runc before 1.2, whose ENOSYS stub covers only the
+	// architectures the profile lists; runc 1.2 and later always add the
+	// native one. It matters for profiles that list no architectures.
+	LegacyRunc bool
 }
 
 // Rule is one libseccomp rule as runc adds it: a system call name, an
@@ -209,8 +213,9 @@ type Resolved struct {
 	Named []string
 	// StubArches lists the architectures runc's ENOSYS stub covers: the
 	// ones the profile lists (architectures, or the archMap entry of the
-	// native arch with its subarchitectures), which need not include the
-	// native one; empty when the default action is ALLOW, LOG or TRACE.
+	// native arch with its subarchitectures) and, unless
+	// Target.LegacyRunc, the native one; empty when the default action is
+	// ALLOW, LOG or TRACE.
 	StubArches []*syscalls.Arch
 	// Warnings are things a user should know: unknown syscall names, …
 	Warnings []string
