@@ -5,7 +5,9 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -56,8 +58,17 @@ func newRoot() *cobra.Command {
 var commands []func() *cobra.Command
 
 // Execute runs the command line and returns the process exit code.
-func Execute() int {
+func Execute() int { return Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr) }
+
+// Run runs sysfence with args and the given standard streams and returns
+// the exit code: 0 success, 1 failure, 2 bad usage, or a command's
+// documented code (3: findings present).
+func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRoot()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	err := root.Execute()
 	if err == nil {
 		return ExitOK
@@ -65,14 +76,26 @@ func Execute() int {
 	var ee exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintln(os.Stderr, "sysfence:", ee.err)
+			fmt.Fprintln(stderr, "sysfence:", ee.err)
 		}
 		return ee.code
 	}
-	fmt.Fprintln(os.Stderr, "sysfence:", err)
+	fmt.Fprintln(stderr, "sysfence:", err)
 	var ue usageError
-	if errors.As(err, &ue) {
+	if errors.As(err, &ue) || isCobraUsage(err) {
 		return ExitUsage
 	}
 	return ExitFailure
+}
+
+// isCobraUsage recognises cobra's own argument errors (unknown command,
+// wrong number of arguments), which it does not type.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "accepts ", "requires at least", "requires at most", "unknown flag", "unknown shorthand"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
 }

@@ -23,6 +23,7 @@ type targetFlags struct {
 	capDrop    []string
 	privileged bool
 	kernel     string
+	legacyRunc bool
 }
 
 func (f *targetFlags) register(cmd *cobra.Command) {
@@ -32,6 +33,7 @@ func (f *targetFlags) register(cmd *cobra.Command) {
 	fl.StringSliceVar(&f.capDrop, "cap-drop", nil, "drop a capability from the set, as `docker run --cap-drop` (ALL for every one)")
 	fl.BoolVar(&f.privileged, "privileged", false, "resolve with every capability, as for `docker run --privileged`")
 	fl.StringVar(&f.kernel, "kernel", "", "kernel version X.Y for minKernel conditions (default: this host's)")
+	fl.BoolVar(&f.legacyRunc, "legacy-runc", false, "runc before 1.2: the ENOSYS stub covers only the architectures the profile lists")
 }
 
 // target builds the profile.Target the flags describe.
@@ -55,6 +57,7 @@ func (f *targetFlags) target() (profile.Target, error) {
 	if t.Kernel, err = profile.ParseKernel(release); err != nil {
 		return t, usageError{fmt.Errorf("--kernel: %w", err)}
 	}
+	t.LegacyRunc = f.legacyRunc
 	t.Caps, err = f.caps()
 	return t, err
 }
