@@ -128,7 +128,7 @@ func buildTree(segs []segment) *searchTree {
 // constant verdict and each x at most two numbers with a constant verdict,
 // at most maxExceptions numbers in all.
 func exceptionCount(segs []segment, i, j int) int {
-	if (j-i)%2 != 0 {
+	if (j-i)%2 != 0 || (j-i)/2 > maxExceptions {
 		return 0
 	}
 	a := segs[i].d

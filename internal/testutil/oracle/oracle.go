@@ -41,6 +41,19 @@ var runtimeCalls = map[int32]string{
 	435: "clone3", 441: "epoll_pwait2",
 }
 
+// Probeable reports whether KernelVerdicts can probe number nr: every
+// number but the ones the Go runtime needs while the filter is in place.
+func Probeable(nr int32) bool {
+	_, used := runtimeCalls[nr]
+	_, special := unprobeable[nr]
+	return !used && !special
+}
+
+// unprobeable are x86_64 numbers the kernel treats specially: uretprobe
+// (Linux 6.11) and uprobe skip seccomp and raise SIGILL when called from
+// anywhere but a uprobe trampoline.
+var unprobeable = map[int32]string{335: "uretprobe", 336: "uprobe"}
+
 // Native returns the audit-arch token of the system calls this process
 // makes, and whether KernelVerdicts supports this architecture.
 func Native() (uint32, bool) {
