@@ -8,18 +8,21 @@ import (
 
 // emitter turns decisions into instructions for one program.
 type emitter struct {
-	b        bpf.Builder
-	arch     *syscalls.Arch // the ABI whose arguments are being checked
-	owner    func(nr uint32) *syscalls.Arch
-	rets     map[uint32]bpf.Label
-	retOrder []uint32
+	b     bpf.Builder
+	arch  *syscalls.Arch // the ABI whose arguments are being checked
+	owner func(nr uint32) *syscalls.Arch
+	// hot, hotLow and hotHigh are the hot values of the interval test
+	// being emitted: all of them, and their low and high words.
+	hot, hotLow, hotHigh []uint32
+	rets                 map[uint32]bpf.Label
+	retOrder             []uint32
 }
 
 // emitArgChecks emits a leaf whose verdict depends on arguments: rules in
 // order, first match wins, else the fallback.
 func (e *emitter) emitArgChecks(d *decision) {
 	if set, arg, ok := singleArgSet(d, e.arch.Bits); ok {
-		e.emitSetTest(arg, set, e.ret(d.rules[0].action), e.ret(d.fallback))
+		e.emitSetTest(arg, set, hotValues[d.name][arg], e.ret(d.rules[0].action), e.ret(d.fallback))
 		return
 	}
 	for _, r := range d.rules {

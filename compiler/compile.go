@@ -94,7 +94,11 @@ func (e *emitter) emitProgram(res *profile.Resolved, tables []*archTable) {
 		e.b.Emit(bpf.LoadAbs(bpf.OffsetNr))
 		segs, ranges := tokenSegments(byToken[tok], rest)
 		segs = coalesce(segs)
-		weigh(segs, ranges)
+		bonus := uint64(compatArgBonus)
+		if byToken[tok][0].arch == res.Arches[0] {
+			bonus = argCheckedBonus
+		}
+		weigh(segs, ranges, bonus)
 		e.arch = byToken[tok][0].arch
 		e.emitTokenTree(segs, byToken[tok])
 	}

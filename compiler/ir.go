@@ -32,7 +32,8 @@ type decision struct {
 	fallback profile.Action
 	// reason says why a constant decision was taken, for explain and stats.
 	reason Reason
-	entry  int // deciding entry of an unconditional rule, else -1
+	entry  int    // deciding entry of an unconditional rule, else -1
+	name   string // the syscall, for argument checks
 }
 
 // Reason tells which part of Docker's semantics decided a verdict.
@@ -183,7 +184,8 @@ func merge(a *syscalls.Arch, nr uint32, rules []archRule, def profile.Action) (*
 			return &decision{fallback: r.action, reason: ReasonRule, entry: r.entry}, nil
 		}
 	}
-	d := &decision{fallback: def, reason: ReasonDefault, entry: -1}
+	name, _ := a.SyscallName(nr)
+	d := &decision{fallback: def, reason: ReasonDefault, entry: -1, name: name}
 	for _, r := range rules {
 		ir := irRule{entry: r.entry, action: r.action, conds: slices.Clone(r.conds)}
 		sort.SliceStable(ir.conds, func(i, j int) bool { return ir.conds[i].arg < ir.conds[j].arg })

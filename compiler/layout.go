@@ -38,7 +38,7 @@ type numberRange struct {
 // weigh sets each segment's weight from the real syscall numbers it holds,
 // plus one so that empty segments still stay shallow; argument-checked
 // segments get extra weight, since they cost more to reach.
-func weigh(segs []segment, ranges []numberRange) {
+func weigh(segs []segment, ranges []numberRange, bonus uint64) {
 	for i := range segs {
 		var w uint64
 		for _, r := range ranges {
@@ -49,19 +49,22 @@ func weigh(segs []segment, ranges []numberRange) {
 		}
 		segs[i].weight = w + 1
 		if !segs[i].d.constant() {
-			segs[i].weight += argCheckedBonus
+			segs[i].weight += bonus
 		}
 	}
 }
 
 // Weights of the search tree: a native syscall number counts nativeWeight,
 // an x32 number (an ABI few programs use, sharing x86_64's token) x32Weight,
-// and an argument-checked call as argCheckedBonus extra numbers, so that
-// such calls, whose leaves are long, sit high in the tree.
+// and, on the native architecture, an argument-checked call as
+// argCheckedBonus extra numbers, so that such calls, whose leaves are long,
+// sit high in the tree; compat ABIs get a smaller bonus, tuned for their
+// mean path while keeping every path within 16 instructions.
 const (
 	nativeWeight    = 16
 	x32Weight       = 2
-	argCheckedBonus = 32 * nativeWeight
+	argCheckedBonus = 16 * nativeWeight
+	compatArgBonus  = 6 * nativeWeight // keeps compat paths within 16
 )
 
 // searchTree is an optimal alphabetic tree over segments: root(i, j) is the

@@ -15,10 +15,16 @@ type item struct {
 
 // emitSetTest emits a test that jumps to pass when argument arg is in set
 // and to fail otherwise, as a search tree over the high then the low word.
-func (e *emitter) emitSetTest(arg int, set []interval, pass, fail bpf.Label) {
+func (e *emitter) emitSetTest(arg int, set []interval, hot []uint64, pass, fail bpf.Label) {
+	e.hotLow, e.hotHigh = nil, nil
+	for _, v := range hot {
+		e.hotLow = append(e.hotLow, uint32(v))
+		e.hotHigh = append(e.hotHigh, uint32(v>>32))
+	}
 	onLow := func(item) { e.b.Goto(pass) }
 	if e.arch.Bits == 32 {
 		e.load(arg, false)
+		e.hot = e.hotLow
 		e.emitItems(lowItems(set), 0, 0xffffffff, fail, onLow)
 		return
 	}
@@ -28,9 +34,11 @@ func (e *emitter) emitSetTest(arg int, set []interval, pass, fail bpf.Label) {
 			return
 		}
 		e.load(arg, false)
+		e.hot = e.hotLow
 		e.emitItems(it.sub, 0, 0xffffffff, fail, onLow)
 	}
 	e.load(arg, true)
+	e.hot = e.hotHigh
 	e.emitItems(highItems(set), 0, 0xffffffff, fail, onHigh)
 }
 
@@ -108,7 +116,7 @@ func (e *emitter) emitItems(items []item, lb, ub uint32, fail bpf.Label, onHit f
 		onHit(it)
 		return
 	}
-	mid := weightedMiddle(items)
+	mid := weightedMiddle(items, e.hot)
 	right := e.b.NewLabel()
 	e.b.IfTrue(bpf.JmpJGE, items[mid].lo, right)
 	e.emitItems(items[:mid], lb, items[mid].lo-1, fail, onHit)
@@ -117,13 +125,19 @@ func (e *emitter) emitItems(items []item, lb, ub uint32, fail bpf.Label, onHit f
 }
 
 // weightedMiddle picks where to split items so both sides weigh about the
-// same, a wide interval weighing more than a single value: wide ranges
-// (socket's "domain < N") are where most real calls land.
-func weightedMiddle(items []item) int {
+// same: a wide interval weighs more than a single value, and an item that
+// holds a hot value (one real workloads pass most) far more, so that it is
+// reached in fewer comparisons.
+func weightedMiddle(items []item, hot []uint32) int {
 	w := make([]int, len(items))
 	total := 0
 	for i, it := range items {
 		w[i] = 1 + bits.Len32(it.hi-it.lo)
+		for _, v := range hot {
+			if it.lo <= v && v <= it.hi {
+				w[i] += hotWeight
+			}
+		}
 		total += w[i]
 	}
 	best, bestDiff, left := 1, total, 0
@@ -134,6 +148,19 @@ func weightedMiddle(items []item) int {
 		}
 	}
 	return best
+}
+
+// hotWeight is the extra weight of an item holding a hot value.
+const hotWeight = 16
+
+// hotValues are argument values that dominate real workloads, per syscall
+// and argument: glibc's persona query personality(0xffffffff), and the
+// socket families almost every program uses (AF_UNIX, AF_INET, AF_INET6,
+// AF_NETLINK). Interval tests reach them first; verdicts do not change.
+var hotValues = map[string]map[int][]uint64{
+	"personality": {0: {0xffffffff}},
+	"socket":      {0: {1, 2, 10, 16}},
+	"socketpair":  {0: {1}},
 }
 
 func abs(x int) int {
