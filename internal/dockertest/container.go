@@ -36,8 +36,9 @@ func containerName() string {
 	return "sysfence-test-" + hex.EncodeToString(b[:])
 }
 
-// timeout bounds every docker command.
-const timeout = 2 * time.Minute
+// timeout bounds every docker command; a container whose runc init dies
+// under its profile makes docker run hang, not fail.
+const timeout = time.Minute
 
 // Container is a running container of the probe image.
 type Container struct {
