@@ -200,7 +200,7 @@ func argsMatch(arch *syscalls.Arch, conds []profile.Arg, args [6]uint64) bool {
 	return true
 }
 
-// FormatArgs renders argument conditions like "; a0 == 0x1, a1 & 0xff == 0".
+// FormatArgs renders argument conditions like ": a0 == 0x1 && a1 & 0xff == 0x0".
 func FormatArgs(args []profile.Arg) string {
 	if len(args) == 0 {
 		return ""

@@ -28,7 +28,7 @@ var benchTarget = profile.Target{
 
 func benchResolved(b *testing.B) *profile.Resolved {
 	b.Helper()
-	res, err := profile.Resolve(profile.Default(), benchTarget)
+	res, err := profile.Resolve(profile.MustDefault(), benchTarget)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func benchResolved(b *testing.B) *profile.Resolved {
 // BenchmarkResolveDefault measures Docker's and runc's processing of the
 // default profile (includes/excludes, one rule per name).
 func BenchmarkResolveDefault(b *testing.B) {
-	p := profile.Default()
+	p := profile.MustDefault()
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := profile.Resolve(p, benchTarget); err != nil {

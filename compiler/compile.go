@@ -239,15 +239,6 @@ func (sp *tokenSpace) breakpoints() []uint32 {
 	return out
 }
 
-func sortedNumbers(m map[uint32]*decision) []uint32 {
-	out := make([]uint32, 0, len(m))
-	for nr := range m {
-		out = append(out, nr)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
-}
-
 func joinErrors(errs []error) error { return errors.Join(errs...) }
 
 func isS390(a *syscalls.Arch) bool { return a.Name == "s390" || a.Name == "s390x" }

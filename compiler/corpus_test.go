@@ -14,7 +14,6 @@ type corpusCase struct {
 	profile map[string]any // Docker JSON, as written by a user
 	capAdd  []string
 	capDrop []string
-	kernel  string // "" = the host's
 }
 
 // startup lists what runc (after it loads the filter) and the probe binary
@@ -195,7 +194,7 @@ func withKey(p map[string]any, k string, v any) map[string]any {
 // corpusJSON renders a case's profile.
 func corpusJSON(c corpusCase) []byte {
 	if c.profile == nil {
-		data, err := profile.Encode(profile.Default(), profile.FormatDocker)
+		data, err := profile.Encode(profile.MustDefault(), profile.FormatDocker)
 		if err != nil {
 			panic(fmt.Sprintf("encode default: %v", err))
 		}

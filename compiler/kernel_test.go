@@ -45,7 +45,7 @@ func TestUnoptimizedProgramsInKernel(t *testing.T) {
 	if native, ok := oracle.Native(); !ok || native != syscalls.X86_64.Audit {
 		t.Skip("the kernel oracle runs on x86_64 only")
 	}
-	res, err := profile.Resolve(profile.Default(), profile.Target{Arch: syscalls.X86_64, Kernel: profile.KernelVersion{Major: 6, Minor: 18}, Caps: profile.DefaultCaps()})
+	res, err := profile.Resolve(profile.MustDefault(), profile.Target{Arch: syscalls.X86_64, Kernel: profile.KernelVersion{Major: 6, Minor: 18}, Caps: profile.DefaultCaps()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,7 @@ var layoutProbes = []struct {
 // differ only on numbers of those syscalls or between the two ENOSYS-stub
 // bounds.
 func TestLayoutComparison(t *testing.T) {
-	res, err := profile.Resolve(profile.Default(), profile.Target{
+	res, err := profile.Resolve(profile.MustDefault(), profile.Target{
 		Arch: syscalls.X86_64, Kernel: profile.KernelVersion{Major: 6, Minor: 18}, Caps: profile.DefaultCaps(),
 	})
 	if err != nil {

@@ -1,20 +1,21 @@
 package profile
 
 import (
-	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
-
-	"github.com/moby/profiles/seccomp"
 )
+
+// ErrNotSupported is returned for what this system cannot do.
+var ErrNotSupported = errors.New("not supported on this system")
 
 // defaultProfile converts moby's built-in profile once: it goes through
 // its own JSON form and Decode, so it passes the same checks as a file.
-var defaultProfile = sync.OnceValue(func() *Profile {
-	data, err := json.Marshal(seccomp.DefaultProfile())
+var defaultProfile = sync.OnceValues(func() (*Profile, error) {
+	data, err := mobyDefaultJSON()
 	if err != nil {
-		panic(fmt.Sprintf("profile: marshal moby's default profile: %v", err))
+		return nil, fmt.Errorf("built-in default profile: %w", err)
 	}
 	p, err := Decode(data)
 	if err != nil {
@@ -22,13 +23,31 @@ var defaultProfile = sync.OnceValue(func() *Profile {
 		// here is a broken build, not bad input.
 		panic(fmt.Sprintf("profile: decode moby's default profile: %v", err))
 	}
-	return p
+	return p, nil
 })
 
 // Default returns Docker's built-in default profile, as the
 // github.com/moby/profiles/seccomp module this build depends on defines
-// it. Each call returns a fresh copy the caller may change.
-func Default() *Profile { return defaultProfile().Clone() }
+// it. Each call returns a fresh copy the caller may change. The module
+// defines it on Linux only; elsewhere Default returns an error wrapping
+// ErrNotSupported.
+func Default() (*Profile, error) {
+	p, err := defaultProfile()
+	if err != nil {
+		return nil, err
+	}
+	return p.Clone(), nil
+}
+
+// MustDefault is Default for Linux-only callers such as tests; it panics
+// where the default profile is not available.
+func MustDefault() *Profile {
+	p, err := Default()
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
 
 // Clone returns a deep copy of p.
 func (p *Profile) Clone() *Profile {

@@ -20,7 +20,7 @@ func rulesOf(r *Resolved, name string) []Rule {
 }
 
 func TestDefaultDecodesAndRoundTrips(t *testing.T) {
-	p := Default()
+	p := MustDefault()
 	if err := p.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -41,10 +41,10 @@ func TestDefaultDecodesAndRoundTrips(t *testing.T) {
 }
 
 func TestDefaultIsACopy(t *testing.T) {
-	p := Default()
+	p := MustDefault()
 	p.Syscalls[0].Names[0] = "changed"
 	p.Syscalls = nil
-	if q := Default(); len(q.Syscalls) == 0 || q.Syscalls[0].Names[0] == "changed" {
+	if q := MustDefault(); len(q.Syscalls) == 0 || q.Syscalls[0].Names[0] == "changed" {
 		t.Error("Default shares state between calls")
 	}
 }
@@ -86,7 +86,7 @@ func TestDefaultResolve(t *testing.T) {
 				if rule.Action == r.DefaultAction {
 					t.Errorf("rule equal to the default kept: %+v", rule)
 				}
-				if !slices.Contains(Default().Syscalls[rule.Entry].Names, rule.Name) {
+				if !slices.Contains(MustDefault().Syscalls[rule.Entry].Names, rule.Name) {
 					t.Errorf("rule %+v does not name its entry", rule)
 				}
 			}
@@ -115,7 +115,7 @@ func TestDefaultResolve(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := Resolve(Default(), tt.target)
+			r, err := Resolve(MustDefault(), tt.target)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -125,7 +125,7 @@ func TestDefaultResolve(t *testing.T) {
 }
 
 func BenchmarkResolveDefault(b *testing.B) {
-	p := Default()
+	p := MustDefault()
 	for b.Loop() {
 		if _, err := Resolve(p, x86_64Docker); err != nil {
 			b.Fatal(err)
@@ -134,7 +134,7 @@ func BenchmarkResolveDefault(b *testing.B) {
 }
 
 func BenchmarkDecodeDefault(b *testing.B) {
-	data, err := Encode(Default(), FormatDocker)
+	data, err := Encode(MustDefault(), FormatDocker)
 	if err != nil {
 		b.Fatal(err)
 	}

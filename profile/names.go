@@ -55,15 +55,6 @@ func (k ActionKind) TakesData() bool { return k == Errno || k == Trace }
 // so a larger errnoRet never reaches the process.
 const MaxErrno = 4095
 
-// maxData is the largest errnoRet an action of kind k accepts: an errno for
-// ERRNO, any 16-bit message for TRACE.
-func (k ActionKind) maxData() uint64 {
-	if k == Errno {
-		return MaxErrno
-	}
-	return 0xffff
-}
-
 var operatorNames = map[string]Operator{
 	"SCMP_CMP_NE":        OpNotEqual,
 	"SCMP_CMP_LT":        OpLessThan,

@@ -36,6 +36,9 @@ with -o or in a pipe), disasm (the default on a terminal), c, json.`,
   sysfence compile profile.json --arch aarch64 --cap-add SYS_ADMIN --format c`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, "bpf", "disasm", "c", "json"); err != nil {
+				return err
+			}
 			prog, _, err := compileProfile(cmd, args[0], &tf)
 			if err != nil {
 				return err

@@ -74,23 +74,42 @@ func newAsmCmd() *cobra.Command {
 }
 
 func newDefaultCmd() *cobra.Command {
-	var format string
+	var (
+		tf     targetFlags
+		format string
+	)
 	cmd := &cobra.Command{
-		Use:     "default",
-		Short:   "Print Docker's built-in default seccomp profile",
-		Example: "  sysfence default > default.json",
-		Args:    cobra.NoArgs,
+		Use:   "default",
+		Short: "Print Docker's built-in default seccomp profile",
+		Long: `Print Docker's built-in default seccomp profile (from the
+github.com/moby/profiles/seccomp module). --format docker prints it as
+Docker ships it, with archMap and includes/excludes; --format oci prints
+what Docker hands runc for the target (this host unless target flags say
+otherwise): the native archMap entry as architectures, and only the
+entries whose conditions hold.`,
+		Example: `  sysfence default > docker-default.json
+  sysfence default --format oci --cap-add SYS_ADMIN > oci.json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var f profile.Format
-			switch format {
-			case "docker":
-				f = profile.FormatDocker
-			case "oci":
-				f = profile.FormatOCI
-			default:
-				return usageError{fmt.Errorf("--format: unknown format %q (want docker or oci)", format)}
+			if err := checkFormat(format, "docker", "oci"); err != nil {
+				return err
 			}
-			data, err := profile.Encode(profile.Default(), f)
+			def, err := profile.Default()
+			if err != nil {
+				return err
+			}
+			f := profile.FormatDocker
+			if format == "oci" {
+				t, err := tf.target()
+				if err != nil {
+					return err
+				}
+				if def, err = profile.Flatten(def, t); err != nil {
+					return err
+				}
+				f = profile.FormatOCI
+			}
+			data, err := profile.Encode(def, f)
 			if err != nil {
 				return err
 			}
@@ -98,7 +117,8 @@ func newDefaultCmd() *cobra.Command {
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "docker", "docker (with archMap and includes/excludes) or oci (resolved for nothing: the raw entries)")
+	tf.register(cmd)
+	cmd.Flags().StringVar(&format, "format", "docker", "docker (as shipped) or oci (resolved for the target, as Docker hands it to runc)")
 	return cmd
 }
 

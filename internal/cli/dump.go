@@ -39,6 +39,12 @@ the kernel runs them all and the most severe verdict wins.`,
 			if (pid == 0) == (container == "") {
 				return usageError{fmt.Errorf("give exactly one of --pid N or --container NAME")}
 			}
+			if err := checkFormat(format, "bpf", "disasm"); err != nil {
+				return err
+			}
+			if index < 0 {
+				return usageError{fmt.Errorf("--index %d: want 1 (oldest filter) or more", index)}
+			}
 			if container != "" {
 				var err error
 				if pid, err = containerPid(container); err != nil {
@@ -62,20 +68,23 @@ the kernel runs them all and the most severe verdict wins.`,
 
 // writeFilters prints every filter as disassembly, or one as raw BPF.
 func writeFilters(cmd *cobra.Command, filters [][]bpf.Instruction, out, format string, index int) error {
+	if index > len(filters) {
+		return usageError{fmt.Errorf("--index %d: the process has %d filter(s)", index, len(filters))}
+	}
+	if format == "" {
+		format = "bpf"
+		if out == "" && isTerminal(cmd.OutOrStdout()) {
+			format = "disasm"
+		}
+	}
+	if format == "bpf" && index == 0 && len(filters) > 1 {
+		return usageError{fmt.Errorf("the process has %d filters; choose one with --index 1..%d, or use --format disasm", len(filters), len(filters))}
+	}
 	w, closeOut, err := openOutput(cmd, out)
 	if err != nil {
 		return err
 	}
 	defer closeOut()
-	if format == "" {
-		format = "bpf"
-		if out == "" && isTerminal(w) {
-			format = "disasm"
-		}
-	}
-	if index < 0 || index > len(filters) {
-		return usageError{fmt.Errorf("--index %d: the process has %d filter(s)", index, len(filters))}
-	}
 	switch format {
 	case "disasm":
 		for i, f := range filters {
@@ -87,9 +96,6 @@ func writeFilters(cmd *cobra.Command, filters [][]bpf.Instruction, out, format s
 		}
 		return nil
 	case "bpf":
-		if index == 0 && len(filters) > 1 {
-			return usageError{fmt.Errorf("the process has %d filters; choose one with --index 1..%d, or use --format disasm", len(filters), len(filters))}
-		}
 		if index == 0 {
 			index = 1
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -84,4 +85,13 @@ func cArray(prog []bpf.Instruction) string {
 	b.WriteString("\t.filter = sysfence_filter,\n")
 	b.WriteString("};\n")
 	return b.String()
+}
+
+// checkFormat fails with a usage error unless format is "" (the default)
+// or one of valid.
+func checkFormat(format string, valid ...string) error {
+	if format == "" || slices.Contains(valid, format) {
+		return nil
+	}
+	return usageError{fmt.Errorf("--format: unknown format %q (want %s)", format, strings.Join(valid, ", "))}
 }

@@ -48,7 +48,16 @@ func newRoot() *cobra.Command {
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	for _, add := range commands {
-		root.AddCommand(add())
+		cmd := add()
+		if check := cmd.Args; check != nil {
+			cmd.Args = func(c *cobra.Command, args []string) error {
+				if err := check(c, args); err != nil {
+					return usageError{err}
+				}
+				return nil
+			}
+		}
+		root.AddCommand(cmd)
 	}
 	return root
 }
@@ -88,14 +97,8 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return ExitFailure
 }
 
-// isCobraUsage recognises cobra's own argument errors (unknown command,
-// wrong number of arguments), which it does not type.
+// isCobraUsage recognises cobra's own untyped usage errors: an unknown
+// command (its argument-count errors are wrapped in usageError).
 func isCobraUsage(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "accepts ", "requires at least", "requires at most", "unknown flag", "unknown shorthand"} {
-		if strings.Contains(msg, p) {
-			return true
-		}
-	}
-	return false
+	return strings.HasPrefix(err.Error(), "unknown command ")
 }

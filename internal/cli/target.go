@@ -114,7 +114,7 @@ func (f *targetFlags) caps() ([]string, error) {
 // loadProfile reads PROFILE: a path, "-" for standard input, or "default".
 func loadProfile(cmd *cobra.Command, arg string) (*profile.Profile, error) {
 	if arg == "default" {
-		return profile.Default(), nil
+		return profile.Default()
 	}
 	var data []byte
 	var err error
