@@ -12,7 +12,7 @@ import (
 
 func resolvedDefault(t *testing.T) *profile.Resolved {
 	t.Helper()
-	res, err := profile.Resolve(profile.Default(), profile.Target{
+	res, err := profile.Resolve(profile.MustDefault(), profile.Target{
 		Arch: syscalls.X86_64, Kernel: profile.KernelVersion{Major: 6, Minor: 18}, Caps: profile.DefaultCaps(),
 	})
 	if err != nil {
