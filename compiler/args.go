@@ -71,56 +71,25 @@ func (e *emitter) load(i int, high bool) {
 }
 
 // emitCond emits a test of c that falls through when it holds and jumps to
-// fail when it does not. 64-bit ABIs compare the high word first.
+// fail when it does not: MASKED_EQ word by word, every other operator as
+// the interval set of values it accepts, so comparisons that cannot fail
+// (a0 >= 0) or cannot hold (a0 > 2⁶⁴-1) cost nothing.
 func (e *emitter) emitCond(c cond, fail bpf.Label) {
 	if c.op == profile.OpMaskedEqual {
 		e.emitMasked(c, fail)
 		return
 	}
-	hiV, loV := uint32(c.value>>32), uint32(c.value)
-	wide := e.arch.Bits == 64
-	pass := e.b.NewLabel()
-	switch c.op {
-	case profile.OpEqualTo:
-		if wide {
-			e.load(c.arg, true)
-			e.b.IfFalse(bpf.JmpJEQ, hiV, fail)
-		}
-		e.load(c.arg, false)
-		e.b.IfFalse(bpf.JmpJEQ, loV, fail)
-	case profile.OpNotEqual:
-		if wide {
-			e.load(c.arg, true)
-			e.b.IfFalse(bpf.JmpJEQ, hiV, pass)
-		}
-		e.load(c.arg, false)
-		e.b.IfTrue(bpf.JmpJEQ, loV, fail)
-	case profile.OpGreaterThan, profile.OpGreaterEqual:
-		op := uint16(bpf.JmpJGT)
-		if c.op == profile.OpGreaterEqual {
-			op = bpf.JmpJGE
-		}
-		if wide {
-			e.load(c.arg, true)
-			e.b.IfTrue(bpf.JmpJGT, hiV, pass)
-			e.b.IfFalse(bpf.JmpJEQ, hiV, fail)
-		}
-		e.load(c.arg, false)
-		e.b.IfFalse(op, loV, fail)
-	case profile.OpLessThan, profile.OpLessEqual:
-		op := uint16(bpf.JmpJGE) // v < k  ⇔  !(v >= k)
-		if c.op == profile.OpLessEqual {
-			op = bpf.JmpJGT
-		}
-		if wide {
-			e.load(c.arg, true)
-			e.b.IfTrue(bpf.JmpJGT, hiV, fail)
-			e.b.IfFalse(bpf.JmpJEQ, hiV, pass)
-		}
-		e.load(c.arg, false)
-		e.b.IfTrue(op, loV, fail)
+	set, _ := intervals(c, e.arch.Bits)
+	switch {
+	case len(set) == 0:
+		e.b.Goto(fail)
+	case len(set) == 1 && set[0].lo == 0 && set[0].hi == domainMax(e.arch.Bits):
+		// always true
+	default:
+		pass := e.b.NewLabel()
+		e.emitSetTest(c.arg, set, nil, pass, fail)
+		e.b.Place(pass)
 	}
-	e.b.Place(pass)
 }
 
 // emitMasked tests (arg & mask) == datum word by word, skipping words the
