@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"sort"
@@ -96,19 +97,23 @@ func buildTables(res *profile.Resolved, known func(*syscalls.Arch, string) bool)
 	var tables []*archTable
 	var errs []error
 	for _, a := range res.Arches {
-		t := &archTable{arch: a, named: map[uint32]*decision{}, max: stubBound(a, res.Named, number)}
+		rules := expandRules(a, res.Rules, number)
+		// Group by number, keeping profile order within a number.
+		slices.SortStableFunc(rules, func(x, y archRule) int { return cmp.Compare(x.nr, y.nr) })
+		t := &archTable{arch: a, named: make(map[uint32]*decision, len(rules)), max: stubBound(a, res.Named, number)}
 		t.stub = t.max > 0 && slices.Contains(res.StubArches, a)
-		byNr := map[uint32][]archRule{}
-		for _, r := range expandRules(a, res.Rules, number) {
-			byNr[r.nr] = append(byNr[r.nr], r)
-		}
-		for _, nr := range sortedKeys(byNr) {
-			d, err := merge(a, nr, byNr[nr], res.DefaultAction)
+		for start := 0; start < len(rules); {
+			end := start + 1
+			for end < len(rules) && rules[end].nr == rules[start].nr {
+				end++
+			}
+			d, err := merge(a, rules[start].nr, rules[start:end], res.DefaultAction)
 			if err != nil {
 				errs = append(errs, err)
-				continue
+			} else {
+				t.named[rules[start].nr] = d
 			}
-			t.named[nr] = d
+			start = end
 		}
 		tables = append(tables, t)
 	}
@@ -161,15 +166,6 @@ func expandRules(a *syscalls.Arch, rules []profile.Rule, number func(*syscalls.A
 		}
 		out = append(out, archRule{nr: muxNr, entry: r.Entry, action: r.Action, conds: mconds})
 	}
-	return out
-}
-
-func sortedKeys[V any](m map[uint32]V) []uint32 {
-	out := make([]uint32, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
 	return out
 }
 

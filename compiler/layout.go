@@ -74,7 +74,7 @@ const (
 // on the split keep the construction close to O(n²).
 type searchTree struct {
 	n     int
-	roots []int32 // n×n, row-major
+	roots []int16 // n×n, row-major
 }
 
 const exceptionLeaf = -1
@@ -90,10 +90,13 @@ func buildTree(segs []segment) *searchTree {
 	for i, s := range segs {
 		prefix[i+1] = prefix[i] + s.weight
 	}
+	if n > 1<<15 {
+		panic("compiler: too many segments for the search tree") // bounded by 4096-instruction programs long before
+	}
 	cost := make([]uint64, n*n)
-	t := &searchTree{n: n, roots: make([]int32, n*n)}
+	t := &searchTree{n: n, roots: make([]int16, n*n)}
 	for i := range n {
-		t.roots[i*n+i] = int32(i)
+		t.roots[i*n+i] = int16(i)
 	}
 	for length := 2; length <= n; length++ {
 		for i := 0; i+length-1 < n; i++ {
@@ -120,7 +123,7 @@ func buildTree(segs []segment) *searchTree {
 				best, bestK = w*uint64(x), exceptionLeaf
 			}
 			cost[i*n+j] = best
-			t.roots[i*n+j] = int32(bestK)
+			t.roots[i*n+j] = int16(bestK)
 		}
 	}
 	return t
