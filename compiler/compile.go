@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/sysfence/sysfence/bpf"
@@ -212,33 +211,23 @@ func (sp *tokenSpace) decide(nr uint32) *decision {
 
 // breakpoints are the sorted numbers where decide may change value.
 func (sp *tokenSpace) breakpoints() []uint32 {
-	set := map[uint32]bool{0: true}
-	add := func(n uint64) {
-		if n <= 0xffffffff {
-			set[uint32(n)] = true
-		}
-	}
+	out := []uint32{0, 1, syscalls.X32Bit, 0x80000000, 0xc0000000, 0xffffffff}
 	for _, t := range []*archTable{sp.native, sp.x32} {
 		if t == nil {
 			continue
 		}
-		add(uint64(t.max) + 1)
+		if t.max < 0xffffffff {
+			out = append(out, t.max+1)
+		}
 		for nr := range t.named {
-			add(uint64(nr))
-			add(uint64(nr) + 1)
+			out = append(out, nr)
+			if nr < 0xffffffff {
+				out = append(out, nr+1)
+			}
 		}
 	}
-	for _, b := range []uint64{1, syscalls.X32Bit, 0x80000000, 0xc0000000, 0xffffffff} {
-		add(b)
-	}
-	out := make([]uint32, 0, len(set))
-	for n := range set {
-		out = append(out, n)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
+	slices.Sort(out)
+	return slices.Compact(out)
 }
-
-func joinErrors(errs []error) error { return errors.Join(errs...) }
 
 func isS390(a *syscalls.Arch) bool { return a.Name == "s390" || a.Name == "s390x" }

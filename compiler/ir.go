@@ -1,7 +1,7 @@
 package compiler
 
 import (
-	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -98,27 +98,41 @@ func buildTables(res *profile.Resolved, known func(*syscalls.Arch, string) bool)
 	var errs []error
 	for _, a := range res.Arches {
 		rules := expandRules(a, res.Rules, number)
-		// Group by number, keeping profile order within a number.
-		slices.SortStableFunc(rules, func(x, y archRule) int { return cmp.Compare(x.nr, y.nr) })
 		t := &archTable{arch: a, named: make(map[uint32]*decision, len(rules)), max: stubBound(a, res.Named, number)}
 		t.stub = t.max > 0 && slices.Contains(res.StubArches, a)
-		for start := 0; start < len(rules); {
-			end := start + 1
-			for end < len(rules) && rules[end].nr == rules[start].nr {
-				end++
+		// Chain the rules of each number in runc's order: head[nr] is the
+		// first, next[i] the one after rules[i].
+		head := make(map[uint32]int, len(rules))
+		next := make([]int, len(rules))
+		for i := len(rules) - 1; i >= 0; i-- {
+			next[i] = -1
+			if h, ok := head[rules[i].nr]; ok {
+				next[i] = h
 			}
-			d, err := merge(a, rules[start].nr, rules[start:end], res.DefaultAction)
+			head[rules[i].nr] = i
+		}
+		nrs := make([]uint32, 0, len(head))
+		for nr := range head {
+			nrs = append(nrs, nr)
+		}
+		slices.Sort(nrs) // deterministic error order
+		var group []archRule
+		for _, nr := range nrs {
+			group = group[:0]
+			for i := head[nr]; i >= 0; i = next[i] {
+				group = append(group, rules[i])
+			}
+			d, err := merge(a, nr, group, res.DefaultAction)
 			if err != nil {
 				errs = append(errs, err)
-			} else {
-				t.named[rules[start].nr] = d
+				continue
 			}
-			start = end
+			t.named[nr] = d
 		}
 		tables = append(tables, t)
 	}
 	if len(errs) > 0 {
-		return nil, joinErrors(errs)
+		return nil, errors.Join(errs...)
 	}
 	return tables, nil
 }

@@ -74,7 +74,8 @@ const (
 // on the split keep the construction close to O(n²).
 type searchTree struct {
 	n     int
-	roots []int16 // n×n, row-major
+	roots []int16 // n×n, row-major: the chosen split, or exceptionLeaf
+	split []int16 // n×n: the best split even where a leaf won (Knuth's bounds)
 }
 
 const exceptionLeaf = -1
@@ -90,37 +91,35 @@ func buildTree(segs []segment) *searchTree {
 	for i, s := range segs {
 		prefix[i+1] = prefix[i] + s.weight
 	}
-	if n > 1<<15 {
-		panic("compiler: too many segments for the search tree") // bounded by 4096-instruction programs long before
+	if n > 1<<15 || prefix[n] > 1<<26 {
+		// Segments are bounded by twice the numbers a profile can name, and
+		// weights by the tables' sizes: far below these limits.
+		panic("compiler: search tree too large")
 	}
-	cost := make([]uint64, n*n)
-	t := &searchTree{n: n, roots: make([]int16, n*n)}
+	cost := make([]uint32, n*n) // ≤ total weight × depth: fits in 32 bits
+	t := &searchTree{n: n, roots: make([]int16, n*n), split: make([]int16, n*n)}
 	for i := range n {
 		t.roots[i*n+i] = int16(i)
+		t.split[i*n+i] = int16(i)
 	}
 	for length := 2; length <= n; length++ {
 		for i := 0; i+length-1 < n; i++ {
 			j := i + length - 1
-			lo, hi := i+1, j
-			if r := t.root(i, j-1); r != exceptionLeaf {
-				lo = max(lo, r)
-			}
-			if r := t.root(i+1, j); r != exceptionLeaf {
-				hi = r
-			}
+			lo, hi := max(int(t.split[i*n+j-1]), i+1), int(t.split[(i+1)*n+j])
 			if lo > hi {
 				lo, hi = i+1, j
 			}
-			best, bestK := ^uint64(0), lo
+			best, bestK := ^uint32(0), lo
 			for k := lo; k <= hi; k++ {
 				if c := cost[i*n+k-1] + cost[k*n+j]; c < best {
 					best, bestK = c, k
 				}
 			}
-			w := prefix[j+1] - prefix[i]
+			w := uint32(prefix[j+1] - prefix[i])
 			best += w
-			if x := exceptionCount(segs, i, j); x > 0 && w*uint64(x) <= best {
-				best, bestK = w*uint64(x), exceptionLeaf
+			t.split[i*n+j] = int16(bestK)
+			if x := exceptionCount(segs, i, j); x > 0 && w*uint32(x) <= best {
+				best, bestK = w*uint32(x), exceptionLeaf
 			}
 			cost[i*n+j] = best
 			t.roots[i*n+j] = int16(bestK)
