@@ -63,6 +63,16 @@ func probeChild([]string) error {
 		case <-time.After(time.Millisecond):
 		}
 		if id := tid.Load(); id != 0 && !threadAlive(int(id)) {
+			// The thread also exits, with its goroutine, after a normal
+			// finish: only a thread gone without a result was killed.
+			select {
+			case err := <-done:
+				if err != nil {
+					return err
+				}
+				return json.NewEncoder(os.Stdout).Encode(out)
+			default:
+			}
 			out.Killed = int(next.Load())
 			out.Errnos = out.Errnos[:out.Killed]
 			return json.NewEncoder(os.Stdout).Encode(out)
