@@ -118,7 +118,9 @@ func (e *emitter) emitTokenTree(segs []segment, tables []*archTable) {
 		}
 		return tables[0].arch
 	}
-	e.emitTree(segs, buildTree(segs), 0, len(segs)-1)
+	tree := buildTree(segs)
+	e.emitTree(segs, tree, 0, len(segs)-1)
+	tree.release()
 }
 
 // groupByToken orders the audit-arch tokens as the arches are listed and

@@ -158,7 +158,7 @@ func stubBound(a *syscalls.Arch, named []string, number func(*syscalls.Arch, str
 // socketcall/ipc whose argument 0 condition is replaced by the call number
 // (libseccomp drops the original one and keeps the others in place).
 func expandRules(a *syscalls.Arch, rules []profile.Rule, number func(*syscalls.Arch, string) (uint32, bool)) []archRule {
-	var out []archRule
+	out := make([]archRule, 0, len(rules)+len(rules)/8)
 	for _, r := range rules {
 		conds := narrowAll(a, r.Args)
 		if nr, ok := number(a, r.Name); ok {

@@ -1,6 +1,8 @@
 package compiler
 
 import (
+	"sync"
+
 	"github.com/sysfence/sysfence/bpf"
 	"github.com/sysfence/sysfence/profile"
 )
@@ -76,6 +78,29 @@ type searchTree struct {
 	n     int
 	roots []int16 // n×n, row-major: the chosen split, or exceptionLeaf
 	split []int16 // n×n: the best split even where a leaf won (Knuth's bounds)
+	buf   *treeBuffers
+}
+
+// treeBuffers are the dynamic-programming tables, reused across compiles:
+// they are most of what compiling allocates.
+type treeBuffers struct {
+	cost         []uint32
+	roots, split []int16
+}
+
+var treePool = sync.Pool{New: func() any { return new(treeBuffers) }}
+
+func (b *treeBuffers) size(n int) {
+	if cap(b.cost) < n {
+		b.cost, b.roots, b.split = make([]uint32, n), make([]int16, n), make([]int16, n)
+	}
+	b.cost, b.roots, b.split = b.cost[:n], b.roots[:n], b.split[:n]
+}
+
+// release returns the tree's tables to the pool; t is unusable after.
+func (t *searchTree) release() {
+	treePool.Put(t.buf)
+	t.buf, t.roots, t.split = nil, nil, nil
 }
 
 const exceptionLeaf = -1
@@ -96,9 +121,14 @@ func buildTree(segs []segment) *searchTree {
 		// weights by the tables' sizes: far below these limits.
 		panic("compiler: search tree too large")
 	}
-	cost := make([]uint32, n*n) // ≤ total weight × depth: fits in 32 bits
-	t := &searchTree{n: n, roots: make([]int16, n*n), split: make([]int16, n*n)}
+	// The tables are n×n; every entry read is written first except the
+	// diagonal, set here, so pooled buffers need no clearing.
+	buf := treePool.Get().(*treeBuffers)
+	buf.size(n * n)
+	cost := buf.cost // ≤ total weight × depth: fits in 32 bits
+	t := &searchTree{n: n, roots: buf.roots, split: buf.split, buf: buf}
 	for i := range n {
+		cost[i*n+i] = 0
 		t.roots[i*n+i] = int16(i)
 		t.split[i*n+i] = int16(i)
 	}
