@@ -251,27 +251,9 @@ func (k knownNames) has(a *syscalls.Arch, name string) bool {
 }
 
 // explains reports whether a difference between Docker's filter and ours
-// comes from libseccomp's older table: the number belongs to a syscall it
-// does not know, or lies between its ENOSYS-stub bound and ours.
+// comes from the engine's older libseccomp table (see olderTableExplains).
 func (k knownNames) explains(res *profile.Resolved, in input) bool {
-	a := syscalls.ForNumber(in.data.Arch, uint32(in.data.Nr))
-	if a == nil {
-		return false
-	}
-	nr := uint32(in.data.Nr)
-	if name, ok := a.SyscallName(nr); ok && !k.has(a, name) {
-		return true
-	}
-	var oursMax, theirsMax uint32
-	for _, name := range res.Named {
-		if n, ok := a.Number(name); ok {
-			oursMax = max(oursMax, n)
-			if k.has(a, name) {
-				theirsMax = max(theirsMax, n)
-			}
-		}
-	}
-	return nr > theirsMax && nr <= oursMax
+	return olderTableExplains(res, in, k.has)
 }
 
 // engineSemantics is what the Docker engine under test does differently

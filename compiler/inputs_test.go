@@ -153,3 +153,29 @@ func compare(want, got []bpf.Instruction, inputs []input) ([]difference, error) 
 	}
 	return diffs, nil
 }
+
+// olderTableExplains reports whether a difference between a reference
+// filter built with an older syscall table (names known reports what it
+// knows) and ours comes from that table: the number belongs to a syscall
+// it does not know, or lies between its ENOSYS-stub bound (computed from
+// the names it knows) and ours.
+func olderTableExplains(res *profile.Resolved, in input, known func(*syscalls.Arch, string) bool) bool {
+	nr := uint32(in.data.Nr)
+	a := syscalls.ForNumber(in.data.Arch, nr)
+	if a == nil {
+		return false
+	}
+	if name, ok := a.SyscallName(nr); ok && !known(a, name) {
+		return true
+	}
+	var oursMax, theirsMax uint32
+	for _, name := range res.Named {
+		if n, ok := a.Number(name); ok {
+			oursMax = max(oursMax, n)
+			if known(a, name) {
+				theirsMax = max(theirsMax, n)
+			}
+		}
+	}
+	return nr > theirsMax && nr <= oursMax
+}

@@ -133,25 +133,9 @@ func expectSame(t *testing.T, what string, want, got []bpf.Instruction, inputs [
 }
 
 // newerThanLibseccomp reports whether a difference between libseccomp's
-// filter and ours comes from libseccomp's older table: the number belongs
-// to a syscall it does not know, or lies between its ENOSYS-stub bound
-// (computed from the names it knows) and ours.
+// filter and ours comes from libseccomp's older table.
 func newerThanLibseccomp(res *profile.Resolved, in input) bool {
-	nr := uint32(in.data.Nr)
-	a := syscalls.ForNumber(in.data.Arch, nr)
-	if name, ok := a.SyscallName(nr); ok && !libseccomptest.Known(a, name) {
-		return true
-	}
-	var oursMax, theirsMax uint32
-	for _, name := range res.Named {
-		if n, ok := a.Number(name); ok {
-			oursMax = max(oursMax, n)
-			if libseccomptest.Known(a, name) {
-				theirsMax = max(theirsMax, n)
-			}
-		}
-	}
-	return nr > theirsMax && nr <= oursMax
+	return olderTableExplains(res, in, libseccomptest.Known)
 }
 
 // pathStats is what the table reports for one ABI: the mean and maximum
