@@ -112,7 +112,9 @@ func corpus() []corpusCase {
 			syscallEntry([]string{"ioprio_get"}, "SCMP_ACT_ALLOW", map[string]any{"args": []any{masked(0, 0x7e020000, 0)}}),
 		)},
 		corpusCase{name: "repeated-index", profile: restrictive("SCMP_ACT_ERRNO",
-			syscallEntry([]string{"personality"}, "SCMP_ACT_ALLOW", map[string]any{"args": []any{arg(0, 10, "SCMP_CMP_GT"), arg(0, 20, "SCMP_CMP_LT")}}),
+			// runc splits repeated indexes into ORed rules: a0 == 10 || a0 == 20 (hi-word variant).
+			syscallEntry([]string{"personality"}, "SCMP_ACT_ALLOW", map[string]any{"args": []any{arg(0, 10, "SCMP_CMP_EQ"), arg(0, 20|hi, "SCMP_CMP_EQ")}}),
+			syscallEntry([]string{"ioprio_get"}, "SCMP_ACT_ALLOW", map[string]any{"args": []any{arg(1, 7, "SCMP_CMP_GE"), arg(1, 3, "SCMP_CMP_NE")}}),
 			syscallEntry([]string{"getcpu"}, "SCMP_ACT_ALLOW", map[string]any{"args": []any{arg(0, 1, "SCMP_CMP_EQ"), arg(1, 2, "SCMP_CMP_EQ"), arg(0, 3, "SCMP_CMP_EQ")}}),
 		)},
 		corpusCase{name: "and-of-args", profile: restrictive("SCMP_ACT_ERRNO",

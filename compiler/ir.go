@@ -96,6 +96,7 @@ func buildTables(res *profile.Resolved, known func(*syscalls.Arch, string) bool)
 	}
 	var tables []*archTable
 	var errs []error
+	both := slices.Contains(res.Arches, syscalls.X86) && slices.Contains(res.Arches, syscalls.X86_64)
 	for _, a := range res.Arches {
 		rules := expandRules(a, res.Rules, number)
 		t := &archTable{arch: a, named: make(map[uint32]*decision, len(rules)), max: stubBound(a, res.Named, number)}
@@ -122,7 +123,7 @@ func buildTables(res *profile.Resolved, known func(*syscalls.Arch, string) bool)
 			for i := head[nr]; i >= 0; i = next[i] {
 				group = append(group, rules[i])
 			}
-			d, err := merge(a, nr, group, res.DefaultAction)
+			d, err := merge(a, nr, group, res.DefaultAction, both)
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -188,7 +189,7 @@ func expandRules(a *syscalls.Arch, rules []profile.Rule, number func(*syscalls.A
 // replaces earlier conditional ones); otherwise conditional rules are ORed,
 // which holds exactly only for the shapes checkMergeable accepts, and rules
 // with different actions must not overlap.
-func merge(a *syscalls.Arch, nr uint32, rules []archRule, def profile.Action) (*decision, error) {
+func merge(a *syscalls.Arch, nr uint32, rules []archRule, def profile.Action, x86AndX86_64 bool) (*decision, error) {
 	for _, r := range rules {
 		if len(r.conds) == 0 {
 			return &decision{fallback: r.action, reason: ReasonRule, entry: r.entry}, nil
@@ -201,7 +202,7 @@ func merge(a *syscalls.Arch, nr uint32, rules []archRule, def profile.Action) (*
 		sort.SliceStable(ir.conds, func(i, j int) bool { return ir.conds[i].arg < ir.conds[j].arg })
 		d.rules = append(d.rules, ir)
 	}
-	if err := checkMergeable(a, nr, d.rules); err != nil {
+	if err := checkMergeable(a, nr, d.rules, x86AndX86_64); err != nil {
 		return nil, err
 	}
 	if err := checkConflicts(a, nr, d.rules); err != nil {
@@ -240,35 +241,62 @@ func narrow(a *syscalls.Arch, arg profile.Arg) (c cond, keep bool) {
 }
 
 // checkMergeable refuses several conditional rules on one call whose merge
-// libseccomp 2.5 gets wrong: with NE/LT/LE/GT/GE its tree can match more or
-// less than the OR of the rules, or hang. The OR is exact when there is one
-// rule, when every condition is EQ or MASKED_EQ, or when every rule is a
-// single condition on one shared argument.
-func checkMergeable(a *syscalls.Arch, nr uint32, rules []irRule) error {
+// libseccomp 2.5 gets wrong (found by differential fuzzing against it):
+// with range operators its tree can match more or less than the OR of the
+// rules, or hang. The OR is exact, and accepted, when
+//   - there is one rule;
+//   - every rule is a single condition and no argument has two range
+//     (LT/LE/GT/GE) conditions — Docker's socket rules have this shape;
+//   - every condition is EQ or MASKED_EQ, except that libseccomp can share
+//     a masked test between the x86 and x86_64 sections of one filter and
+//     enter it with the wrong word loaded, so rules with several
+//     conditions including a MASKED_EQ are refused when both are present.
+func checkMergeable(a *syscalls.Arch, nr uint32, rules []irRule, x86AndX86_64 bool) error {
 	if len(rules) < 2 {
 		return nil
 	}
-	eqOnly, singleArg := true, true
+	single, eqOnly, multiMasked := true, true, false
+	ranges := map[int]int{}
 	for _, r := range rules {
+		single = single && len(r.conds) == 1
 		for _, c := range r.conds {
-			if c.op != profile.OpEqualTo && c.op != profile.OpMaskedEqual {
+			switch c.op {
+			case profile.OpEqualTo:
+			case profile.OpMaskedEqual:
+				multiMasked = multiMasked || len(r.conds) > 1
+			case profile.OpNotEqual:
 				eqOnly = false
+			default:
+				eqOnly = false
+				ranges[c.arg]++
 			}
 		}
-		if len(r.conds) != 1 || r.conds[0].arg != rules[0].conds[0].arg {
-			singleArg = false
-		}
 	}
-	if eqOnly || singleArg {
+	why := ""
+	switch {
+	case single:
+		for arg, n := range ranges {
+			if n > 1 {
+				why = fmt.Sprintf("argument %d has %d range (LT/LE/GT/GE) conditions in separate rules", arg, n)
+			}
+		}
+	case !eqOnly:
+		why = "rules with several conditions use NE/LT/LE/GT/GE"
+	case multiMasked && x86AndX86_64:
+		why = "rules with several conditions use MASKED_EQ in a filter with both x86 and x86_64"
+	}
+	if why == "" {
 		return nil
 	}
 	name, _ := a.SyscallName(nr)
 	var entries []string
 	for _, r := range rules {
-		entries = append(entries, fmt.Sprintf("syscalls[%d]", r.entry))
+		if e := fmt.Sprintf("syscalls[%d]", r.entry); !slices.Contains(entries, e) {
+			entries = append(entries, e)
+		}
 	}
-	return fmt.Errorf("%s: %s on %s: several rules combine NE/LT/LE/GT/GE conditions on different arguments; libseccomp 2.5 merges such rules inexactly (it may match more or less than their union, or hang at container start), so the profile is refused; use EQ/MASKED_EQ, or one condition per rule on a single argument",
-		strings.Join(entries, ", "), name, a.Name)
+	return fmt.Errorf("%s: %s on %s: %s; libseccomp 2.5 merges such rules inexactly (the filter may match more or less than their union, or hang at container start), so the profile is refused; merge them into one rule, or use one condition per rule",
+		strings.Join(entries, ", "), name, a.Name, why)
 }
 
 // checkConflicts refuses rules with different actions that could match the

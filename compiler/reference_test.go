@@ -171,3 +171,45 @@ func TestTooLarge(t *testing.T) {
 		t.Fatalf("want ErrTooLarge, got %v", err)
 	}
 }
+
+func TestRefusesInexactMerges(t *testing.T) {
+	ge := func(i uint, v uint64) profile.Arg { return profile.Arg{Index: i, Op: profile.OpGreaterThan, Value: v} }
+	lt := func(i uint, v uint64) profile.Arg { return profile.Arg{Index: i, Op: profile.OpLessThan, Value: v} }
+	masked := func(i uint, m uint64) profile.Arg { return profile.Arg{Index: i, Op: profile.OpMaskedEqual, Value: m} }
+	eq := func(i uint, v uint64) profile.Arg { return profile.Arg{Index: i, Op: profile.OpEqualTo, Value: v} }
+	allow := profile.Action{Kind: profile.Allow}
+	tests := []struct {
+		name   string
+		arches []*syscalls.Arch
+		rules  [][]profile.Arg
+		refuse string
+	}{
+		{"two range rules on one argument", []*syscalls.Arch{syscalls.X86_64},
+			[][]profile.Arg{{lt(3, 1<<32)}, {ge(3, 1)}}, "argument 3 has 2 range"},
+		{"range rule with several conditions", []*syscalls.Arch{syscalls.X86_64},
+			[][]profile.Arg{{lt(0, 2), ge(1, 5)}, {eq(0, 1)}}, "NE/LT/LE/GT/GE"},
+		{"masked multi-condition rules with x86 and x86_64", []*syscalls.Arch{syscalls.X86_64, syscalls.X86},
+			[][]profile.Arg{{masked(0, 0xdf0036), masked(2, 0xffffffff00000000)}, {masked(0, 2)}}, "MASKED_EQ in a filter with both"},
+		{"masked multi-condition rules, x86_64 alone", []*syscalls.Arch{syscalls.X86_64},
+			[][]profile.Arg{{masked(0, 0xdf0036), masked(2, 0xffffffff00000000)}, {masked(0, 2)}}, ""},
+		{"one range rule among equalities (Docker's socket shape)", []*syscalls.Arch{syscalls.X86_64, syscalls.X86},
+			[][]profile.Arg{{lt(0, 3)}, {eq(0, 10)}, {eq(0, 16)}}, ""},
+		{"range rules on different arguments", []*syscalls.Arch{syscalls.X86_64},
+			[][]profile.Arg{{lt(0, 3)}, {ge(1, 10)}}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := &profile.Resolved{DefaultAction: profile.Action{Kind: profile.Errno, Data: 1}, Arches: tt.arches, Named: []string{"read"}}
+			for i, args := range tt.rules {
+				res.Rules = append(res.Rules, profile.Rule{Entry: i, Name: "read", Action: allow, Args: args})
+			}
+			_, err := compiler.Compile(res, compiler.Options{})
+			switch {
+			case tt.refuse == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tt.refuse != "" && (err == nil || !strings.Contains(err.Error(), tt.refuse)):
+				t.Fatalf("want a refusal mentioning %q, got %v", tt.refuse, err)
+			}
+		})
+	}
+}
