@@ -1,0 +1,77 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+)
+
+// WriteText prints res as a table, one block of rows per probe, followed by
+// the ratios of the filters' overheads.
+func WriteText(w io.Writer, res *Result) error {
+	pin := "not pinned to a CPU"
+	if res.CPU >= 0 {
+		pin = fmt.Sprintf("pinned to CPU %d", res.CPU)
+	}
+	fmt.Fprintf(w, "%d interleaved rounds × %d calls per probe, %s, children %s\n",
+		res.Runs, res.Iterations, res.Arch, pin)
+	fmt.Fprintln(w, "median ns/call over rounds (± interquartile range); overhead = median − no-filter median")
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "probe\tfilter\tinsns\tpath\tverdict\tns/call\t±\toverhead\t")
+	for pi, probe := range res.Probes {
+		for ci, c := range res.Configs {
+			label := ""
+			if ci == 0 {
+				label = probe
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", label, c.Name, row(c, c.Probes[pi], ci == res.Baseline))
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(res.Ratios) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "overhead ratios:")
+	}
+	for _, r := range res.Ratios {
+		fmt.Fprintf(w, "  %s: %s adds %s, %s adds %s: %s\n", r.Probe,
+			r.Of, overhead(res, r.Of, r.Probe), r.Over, overhead(res, r.Over, r.Probe), ratioString(r.Value))
+	}
+	return nil
+}
+
+// row renders the numeric columns of one configuration and probe.
+func row(c ConfigResult, pr ProbeResult, baseline bool) string {
+	if baseline {
+		return fmt.Sprintf("-\t-\t%s\t%.1f\t%.1f\t-\t", pr.Verdict, pr.MedianNs, pr.IQRNs)
+	}
+	if pr.Skipped != "" {
+		return fmt.Sprintf("%d\t%d\t%s\tskipped\t\t\t", c.Instructions, pr.PathLength, pr.Verdict)
+	}
+	return fmt.Sprintf("%d\t%d\t%s\t%.1f\t%.1f\t%+.1f\t", c.Instructions, pr.PathLength, pr.Verdict,
+		pr.MedianNs, pr.IQRNs, pr.OverheadNs)
+}
+
+// overhead spells the overhead of the named configuration on a probe.
+func overhead(res *Result, config, probe string) string {
+	for _, c := range res.Configs {
+		if c.Name != config {
+			continue
+		}
+		for _, pr := range c.Probes {
+			if pr.Probe == probe {
+				return fmt.Sprintf("%.1f ns", pr.OverheadNs)
+			}
+		}
+	}
+	return "?"
+}
+
+func ratioString(v *float64) string {
+	if v == nil {
+		return "no ratio (denominator ≤ 0: within noise of no filter)"
+	}
+	return fmt.Sprintf("%.2f×", *v)
+}

@@ -1,0 +1,67 @@
+package bench
+
+import "slices"
+
+// summarize fills medians, spreads, overheads and ratios from the samples.
+func summarize(res *Result) {
+	for ci := range res.Configs {
+		for pi := range res.Configs[ci].Probes {
+			pr := &res.Configs[ci].Probes[pi]
+			pr.MedianNs = quantile(pr.Samples, 0.5)
+			pr.IQRNs = quantile(pr.Samples, 0.75) - quantile(pr.Samples, 0.25)
+		}
+	}
+	base := res.Configs[res.Baseline]
+	for ci := range res.Configs {
+		for pi := range res.Configs[ci].Probes {
+			pr := &res.Configs[ci].Probes[pi]
+			if pr.Skipped == "" {
+				pr.OverheadNs = pr.MedianNs - base.Probes[pi].MedianNs
+			}
+		}
+	}
+	res.Ratios = ratios(res)
+}
+
+// ratios compares every pair of filter configurations, in order, on every
+// probe both ran.
+func ratios(res *Result) []Ratio {
+	var out []Ratio
+	for i, a := range res.Configs {
+		for j, b := range res.Configs {
+			if i == res.Baseline || j == res.Baseline || j <= i {
+				continue
+			}
+			for pi := range res.Probes {
+				pa, pb := a.Probes[pi], b.Probes[pi]
+				if pa.Skipped != "" || pb.Skipped != "" {
+					continue
+				}
+				r := Ratio{Probe: res.Probes[pi], Of: a.Name, Over: b.Name}
+				if pb.OverheadNs > 0 {
+					v := pa.OverheadNs / pb.OverheadNs
+					r.Value = &v
+				}
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+// quantile is the q-quantile of xs by linear interpolation between order
+// statistics, 0 for no samples.
+func quantile(xs []float64, q float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	pos := q * float64(len(s)-1)
+	lo := int(pos)
+	if lo+1 >= len(s) {
+		return s[lo]
+	}
+	frac := pos - float64(lo)
+	return s[lo]*(1-frac) + s[lo+1]*frac
+}

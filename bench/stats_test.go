@@ -1,0 +1,51 @@
+package bench
+
+import "testing"
+
+func TestQuantile(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		xs   []float64
+		q    float64
+		want float64
+	}{
+		{"empty", nil, 0.5, 0},
+		{"one", []float64{7}, 0.5, 7},
+		{"odd median", []float64{3, 1, 2}, 0.5, 2},
+		{"even median", []float64{4, 1, 3, 2}, 0.5, 2.5},
+		{"lower quartile", []float64{1, 2, 3, 4, 5}, 0.25, 2},
+		{"max", []float64{1, 9, 5}, 1, 9},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := quantile(tc.xs, tc.q); got != tc.want {
+				t.Errorf("quantile(%v, %v) = %v, want %v", tc.xs, tc.q, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	probe := func(samples ...float64) ProbeResult { return ProbeResult{Samples: samples} }
+	res := &Result{
+		Probes:   []string{"a()", "b()"},
+		Baseline: 0,
+		Configs: []ConfigResult{
+			{Name: "none", Probes: []ProbeResult{probe(100, 102, 101), probe(50, 50, 50)}},
+			{Name: "ours", Probes: []ProbeResult{probe(111, 110, 112), probe(50, 50, 50)}},
+			{Name: "theirs", Probes: []ProbeResult{probe(140, 141, 142), probe(49, 49, 49)}},
+		},
+	}
+	summarize(res)
+	if got := res.Configs[1].Probes[0].OverheadNs; got != 10 {
+		t.Errorf("ours on a(): overhead %v, want 10", got)
+	}
+	if len(res.Ratios) != 2 {
+		t.Fatalf("ratios %+v, want two (ours over theirs on a() and b())", res.Ratios)
+	}
+	if r := res.Ratios[0]; r.Of != "ours" || r.Over != "theirs" || r.Value == nil || *r.Value != 0.25 {
+		t.Errorf("ratio on a(): %+v, want ours/theirs = 0.25", r)
+	}
+	if r := res.Ratios[1]; r.Value != nil {
+		t.Errorf("ratio on b() = %v, want none (theirs' overhead is negative)", *r.Value)
+	}
+}

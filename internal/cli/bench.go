@@ -1,0 +1,154 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sysfence/sysfence/bench"
+)
+
+func init() { commands = append(commands, newBenchCmd, newBenchChildCmd) }
+
+// benchChildCmd is the hidden subcommand a benchmark child runs.
+const benchChildCmd = "__bench-child"
+
+func newBenchCmd() *cobra.Command {
+	var (
+		tf         targetFlags
+		vs, vsBPF  string
+		probes     []string
+		runs, iter int
+		format     string
+	)
+	cmd := &cobra.Command{
+		Use:   "bench PROFILE [--vs PROFILE | --vs-bpf FILE]",
+		Short: "Measure the latency a filter adds to system calls, against no filter",
+		Long: `Measure, per probe system call, the nanoseconds per call under PROFILE's
+compiled filter, under a second filter (--vs PROFILE, or --vs-bpf FILE, a raw
+filter such as one 'sysfence dump --container' wrote), and under no filter.
+Each measurement runs in a fresh child process (sysfence re-executes itself)
+pinned to one CPU; configurations take turns round by round so that machine
+noise falls on all of them. Reported: the median over rounds, the overhead
+over the no-filter median, and the ratio of the filters' overheads.
+Default probes: ` + fmt.Sprint(bench.DefaultSpecs) + `.`,
+		Example: `  sysfence bench default
+  sudo sysfence dump --container web -o docker.bpf
+  sysfence bench default --vs-bpf docker.bpf --runs 21
+  sysfence bench my.json --vs default --syscall getppid --syscall ioctl:1,0x5401`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, "text", "json"); err != nil {
+				return err
+			}
+			if vs != "" && vsBPF != "" {
+				return usageError{fmt.Errorf("give at most one of --vs PROFILE and --vs-bpf FILE")}
+			}
+			if runs < 1 || iter < 1 {
+				return usageError{fmt.Errorf("--runs %d, --iterations %d: both must be at least 1", runs, iter)}
+			}
+			t, err := tf.target()
+			if err != nil {
+				return err
+			}
+			if t.Arch.GOARCH != runtime.GOARCH {
+				return usageError{fmt.Errorf("--arch %s: bench runs filters on this host (%s)", t.Arch, runtime.GOARCH)}
+			}
+			ps, err := bench.ParseProbes(probes, t.Arch)
+			if err != nil {
+				return usageError{fmt.Errorf("--syscall: %w", err)}
+			}
+			configs, err := benchConfigs(cmd, args[0], vs, vsBPF, &tf)
+			if err != nil {
+				return err
+			}
+			exe, err := os.Executable()
+			if err != nil {
+				return fmt.Errorf("find sysfence executable: %w", err)
+			}
+			opts := bench.Options{Runs: runs, Iterations: iter, Command: []string{exe, benchChildCmd}, Arch: t.Arch}
+			if isTerminal(cmd.ErrOrStderr()) {
+				opts.Progress = cmd.ErrOrStderr()
+			}
+			res, err := bench.Run(configs, ps, opts)
+			if err != nil {
+				return err
+			}
+			return writeBench(cmd.OutOrStdout(), res, format)
+		},
+	}
+	tf.register(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&vs, "vs", "", "compare with this `PROFILE` (path, - or default), compiled by sysfence")
+	fl.StringVar(&vsBPF, "vs-bpf", "", "compare with this raw filter `FILE` (e.g. from sysfence dump)")
+	fl.StringArrayVar(&probes, "syscall", nil, "probe `NAME[:A0,A1,…]` (arguments decimal or 0x hex); repeatable")
+	fl.IntVar(&runs, "runs", 15, "interleaved rounds (one child per configuration each)")
+	fl.IntVar(&iter, "iterations", 200000, "calls per timed loop")
+	fl.StringVar(&format, "format", "text", "text or json")
+	return cmd
+}
+
+// benchConfigs compiles PROFILE and the comparison filter, and adds the
+// no-filter baseline first.
+func benchConfigs(cmd *cobra.Command, arg, vs, vsBPF string, tf *targetFlags) ([]bench.Config, error) {
+	configs := []bench.Config{{Name: "none"}}
+	prog, _, err := compileProfile(cmd, arg, tf)
+	if err != nil {
+		return nil, err
+	}
+	configs = append(configs, bench.Config{Name: benchName(arg), Filter: prog.Instructions})
+	switch {
+	case vs != "":
+		other, _, err := compileProfile(cmd, vs, tf)
+		if err != nil {
+			return nil, err
+		}
+		name := benchName(vs)
+		if name == configs[1].Name {
+			name += " (--vs)"
+		}
+		configs = append(configs, bench.Config{Name: name, Filter: other.Instructions})
+	case vsBPF != "":
+		raw, err := readBPF(vsBPF)
+		if err != nil {
+			return nil, err
+		}
+		configs = append(configs, bench.Config{Name: filepath.Base(vsBPF) + " (raw)", Filter: raw})
+	}
+	return configs, nil
+}
+
+// benchName labels a profile argument in the table.
+func benchName(arg string) string {
+	if arg == "-" {
+		return "stdin"
+	}
+	return filepath.Base(arg)
+}
+
+func writeBench(w io.Writer, res *bench.Result, format string) error {
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	return bench.WriteText(w, res)
+}
+
+// newBenchChildCmd is the process `bench` starts for each measurement: it
+// installs a filter in itself, so it must never be the reporting process.
+func newBenchChildCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:    benchChildCmd,
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return bench.ServeChild(cmd.InOrStdin(), cmd.OutOrStdout())
+		},
+	}
+}
