@@ -1,0 +1,367 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/sysfence/sysfence/bpf"
+	"github.com/sysfence/sysfence/internal/testutil"
+)
+
+// These tests run `sysfence run` in a child process ("sysfence-run"), never
+// in the test process, since it installs a filter and execs. When the test
+// sets runWorkloadEnv, the child selects that child function for the test
+// binary it execs, so a Go workload can report exactly what a call got.
+const (
+	runWorkloadEnv = "SYSFENCE_RUN_TEST_WORKLOAD"
+	// runChildEnv is the variable testutil dispatches children by.
+	runChildEnv = "SYSFENCE_TEST_CHILD"
+)
+
+func init() {
+	testutil.RegisterChild("sysfence-run", func(args []string) error {
+		if w := os.Getenv(runWorkloadEnv); w != "" {
+			os.Setenv(runChildEnv, w)
+		}
+		os.Exit(Run(args, os.Stdin, os.Stdout, os.Stderr))
+		return nil
+	})
+	// run-getppid makes one raw getppid call and prints what it got.
+	testutil.RegisterChild("run-getppid", func([]string) error {
+		r, _, errno := syscall.RawSyscall(syscall.SYS_GETPPID, 0, 0, 0)
+		fmt.Printf("getppid = %d, errno %d\n", int(r), errno)
+		return nil
+	})
+}
+
+// runResult is what one `sysfence run` child did.
+type runResult struct {
+	stdout, stderr string
+	state          *os.ProcessState
+}
+
+// status describes how the process ended: "exit N" or "signal NAME".
+func (r runResult) status() string {
+	ws := r.state.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		return "signal " + ws.Signal().String()
+	}
+	return fmt.Sprintf("exit %d", ws.ExitStatus())
+}
+
+// runSysfence runs `sysfence ARGS` in a child; workload, when not "",
+// names the test-binary child that a `-- self` command runs.
+func runSysfence(t *testing.T, workload string, args ...string) runResult {
+	t.Helper()
+	testutil.RequireSeccomp(t)
+	if i := slices.Index(args, "self"); i > 0 && args[i-1] == "--" {
+		exe, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		args = append(slices.Clone(args[:i]), exe, "-test.run=^$", "--")
+	}
+	cmd := testutil.Child(t, "sysfence-run", args...)
+	cmd.Env = append(cmd.Env, runWorkloadEnv+"="+workload)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	var ee *exec.ExitError
+	if err := cmd.Run(); err != nil && !errors.As(err, &ee) {
+		t.Fatalf("start sysfence run: %v", err)
+	}
+	return runResult{stdout.String(), stderr.String(), cmd.ProcessState}
+}
+
+// getppidProfile writes a profile that allows everything except getppid,
+// which gets action (with errnoRet 39, ENOTEMPTY, for ERRNO).
+func getppidProfile(t *testing.T, action string) string {
+	t.Helper()
+	rule := map[string]any{"names": []string{"getppid"}, "action": action}
+	if action == "SCMP_ACT_ERRNO" {
+		rule["errnoRet"] = 39
+	}
+	return writeRunProfile(t, map[string]any{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": []any{rule}})
+}
+
+func writeRunProfile(t *testing.T, p any) string {
+	t.Helper()
+	data, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "profile.json")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestRunExitStatus(t *testing.T) {
+	tests := []struct {
+		name string
+		cmd  []string
+		want string
+	}{
+		{"true", []string{"/bin/true"}, "exit 0"},
+		{"exit 7", []string{"sh", "-c", "exit 7"}, "exit 7"},
+		{"signal", []string{"sh", "-c", "kill -TERM $$"}, "signal terminated"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runSysfence(t, "", append([]string{"run", "--profile", "default", "--"}, tt.cmd...)...)
+			if got := r.status(); got != tt.want {
+				t.Errorf("sysfence run -- %s: %s, want %s\nstderr: %s", strings.Join(tt.cmd, " "), got, tt.want, r.stderr)
+			}
+		})
+	}
+}
+
+// TestRunInstalls checks, from inside the command, that the filter and
+// no_new_privs are in place.
+func TestRunInstalls(t *testing.T) {
+	show := []string{"--", "sh", "-c", "grep -E '^(NoNewPrivs|Seccomp)' /proc/self/status"}
+	tests := []struct {
+		name  string
+		flags []string
+		want  []string
+	}{
+		{"default", nil, []string{"NoNewPrivs:\t1", "Seccomp:\t2", "Seccomp_filters:\t1"}},
+		{"no no_new_privs", []string{"--no-new-privs=false"}, []string{"NoNewPrivs:\t0", "Seccomp:\t2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if slices.Contains(tt.flags, "--no-new-privs=false") {
+				testutil.RequireRoot(t)
+			}
+			r := runSysfence(t, "", append(append([]string{"run"}, tt.flags...), show...)...)
+			if r.status() != "exit 0" {
+				t.Fatalf("%s\nstderr: %s", r.status(), r.stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(r.stdout, w) {
+					t.Errorf("status lacks %q:\n%s", w, r.stdout)
+				}
+			}
+		})
+	}
+}
+
+// TestRunVerdicts runs a Go workload whose getppid call gets each action.
+func TestRunVerdicts(t *testing.T) {
+	tests := []struct {
+		action     string
+		flags      []string
+		wantStatus string
+		wantOut    string // in stdout, or stderr for a crash
+	}{
+		{"SCMP_ACT_ERRNO", nil, "exit 0", "errno 39"},
+		{"SCMP_ACT_KILL_PROCESS", nil, "signal bad system call", ""},
+		// The Go runtime's SIGSYS handler reports the signal and exits 2:
+		// TRAP delivered a signal the process could handle.
+		{"SCMP_ACT_TRAP", nil, "exit 2", "SIGSYS: bad system call"},
+		{"SCMP_ACT_LOG", nil, "exit 0", "errno 0"},
+		{"SCMP_ACT_KILL_PROCESS", []string{"--complain"}, "exit 0", "errno 0"},
+		{"SCMP_ACT_ERRNO", []string{"--complain"}, "exit 0", "errno 0"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(append([]string{tt.action}, tt.flags...), " "), func(t *testing.T) {
+			args := append([]string{"run", "--profile", getppidProfile(t, tt.action)}, tt.flags...)
+			r := runSysfence(t, "run-getppid", append(args, "--", "self")...)
+			if got := r.status(); got != tt.wantStatus {
+				t.Errorf("%s, want %s\nstdout: %s\nstderr: %.600s", got, tt.wantStatus, r.stdout, r.stderr)
+			}
+			if !strings.Contains(r.stdout+r.stderr, tt.wantOut) {
+				t.Errorf("output lacks %q\nstdout: %s\nstderr: %.600s", tt.wantOut, r.stdout, r.stderr)
+			}
+		})
+	}
+}
+
+// TestRunRefuses checks that each refusal says why and that the command,
+// which would create a marker file, never starts.
+func TestRunRefuses(t *testing.T) {
+	dir := t.TempDir()
+	bogus := writeRunProfile(t, map[string]any{"defaultAction": "SCMP_ACT_ALLOW",
+		"syscalls": []any{map[string]any{"names": []string{"getppid"}, "action": "SCMP_ACT_BOGUS"}}})
+	notify := writeRunProfile(t, map[string]any{"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/agent.sock",
+		"syscalls": []any{map[string]any{"names": []string{"getppid"}, "action": "SCMP_ACT_NOTIFY"}}})
+	flag := writeRunProfile(t, map[string]any{"defaultAction": "SCMP_ACT_ALLOW",
+		"flags": []string{"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"}})
+	tests := []struct {
+		name    string
+		args    []string
+		command []string
+		want    []string
+	}{
+		{"unreadable profile", []string{"--profile", filepath.Join(dir, "missing.json")}, nil, []string{"read profile", "missing.json"}},
+		{"invalid profile", []string{"--profile", bogus}, nil, []string{"SCMP_ACT_BOGUS"}},
+		{"program too long", []string{"--profile", longProfile(t)}, nil, []string{"4096"}},
+		{"notify without supervisor", []string{"--profile", notify}, nil, []string{"NOTIFY", "supervisor"}},
+		{"unsupported flag", []string{"--profile", flag}, nil, []string{"WAIT_KILLABLE_RECV"}},
+		{"missing command", nil, []string{"/no/such/command"}, []string{"look up command", "/no/such/command"}},
+		{"missing command on PATH", nil, []string{"no-such-command-sysfence"}, []string{"look up command", "executable file not found"}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			marker := filepath.Join(dir, fmt.Sprint("marker", i))
+			command := tt.command
+			if command == nil {
+				command = []string{"touch", marker}
+			}
+			args := append(append([]string{"run"}, tt.args...), "--")
+			r := runSysfence(t, "", append(args, command...)...)
+			if r.status() != "exit 1" {
+				t.Errorf("%s, want exit 1\nstderr: %s", r.status(), r.stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr %q does not mention %q", r.stderr, w)
+				}
+			}
+			if _, err := os.Stat(marker); err == nil {
+				t.Error("the command ran")
+			}
+		})
+	}
+}
+
+// longProfile writes a profile whose program exceeds the kernel's limit:
+// a thousand separate argument values cannot share compares.
+func longProfile(t *testing.T) string {
+	var rules []any
+	for v := range 1000 {
+		rules = append(rules, map[string]any{"names": []string{"personality"}, "action": "SCMP_ACT_ALLOW",
+			"args": []any{map[string]any{"index": 0, "value": 2 * v, "op": "SCMP_CMP_EQ"}}})
+	}
+	return writeRunProfile(t, map[string]any{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": rules})
+}
+
+func TestRunDryRun(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "marker")
+	logFlag := writeRunProfile(t, map[string]any{"defaultAction": "SCMP_ACT_ALLOW",
+		"flags": []string{"SECCOMP_FILTER_FLAG_LOG"}})
+	tests := []struct {
+		name  string
+		flags []string
+		want  []string
+	}{
+		{"default", nil, []string{"arches:        x86_64, x86, x32", "SECCOMP_FILTER_FLAG_TSYNC|SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+			"instructions:", "ERRNO(1)", "complain:      false", "no_new_privs:  true"}},
+		{"log", []string{"--log"}, []string{"SECCOMP_FILTER_FLAG_TSYNC|SECCOMP_FILTER_FLAG_LOG|SECCOMP_FILTER_FLAG_SPEC_ALLOW"}},
+		{"profile flags", []string{"--profile", logFlag}, []string{"flags:         SECCOMP_FILTER_FLAG_TSYNC|SECCOMP_FILTER_FLAG_LOG\n"}},
+		{"complain", []string{"--complain"}, []string{"actions:       LOG, ALLOW", "complain:      true"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append(append([]string{"run", "--dry-run", "--arch", "x86_64"}, tt.flags...), "--", "touch", marker)
+			r := runSysfence(t, "", args...)
+			if r.status() != "exit 0" {
+				t.Fatalf("%s\nstderr: %s", r.status(), r.stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(r.stdout, w) {
+					t.Errorf("output lacks %q:\n%s", w, r.stdout)
+				}
+			}
+			if _, err := os.Stat(marker); err == nil {
+				t.Error("--dry-run ran the command")
+			}
+		})
+	}
+}
+
+func TestRunDryRunJSON(t *testing.T) {
+	r := runSysfence(t, "", "run", "--dry-run", "--format", "json", "--", "sh", "-c", "exit 3")
+	var plan struct {
+		Command      string   `json:"command"`
+		Args         []string `json:"args"`
+		Arches       []string `json:"arches"`
+		Flags        string   `json:"flags"`
+		Instructions int      `json:"instructions"`
+		Actions      []string `json:"actions"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &plan); err != nil {
+		t.Fatalf("%s: output does not parse: %v\n%s\nstderr: %s", r.status(), err, r.stdout, r.stderr)
+	}
+	if !strings.HasSuffix(plan.Command, "/sh") || !slices.Equal(plan.Args, []string{"-c", "exit 3"}) ||
+		len(plan.Arches) == 0 || plan.Instructions == 0 || len(plan.Actions) == 0 || !strings.Contains(plan.Flags, "TSYNC") {
+		t.Errorf("incomplete plan: %+v", plan)
+	}
+	if r.status() != "exit 0" {
+		t.Errorf("%s, want exit 0 (nothing run)", r.status())
+	}
+}
+
+// TestRunNeedsSysAdmin drops CAP_SYS_ADMIN (setpriv) before asking run not
+// to set no_new_privs.
+func TestRunNeedsSysAdmin(t *testing.T) {
+	testutil.RequireRoot(t)
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		testutil.Unavailable(t, "needs setpriv (util-linux) to drop CAP_SYS_ADMIN: %v", err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(t.TempDir(), "marker")
+	cmd := exec.CommandContext(t.Context(), setpriv, "--inh-caps=-sys_admin", "--bounding-set=-sys_admin",
+		exe, "-test.run=^$", "--", "run", "--no-new-privs=false", "--", "touch", marker)
+	cmd.Env = append(os.Environ(), runChildEnv+"=sysfence-run")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != ExitFailure || !strings.Contains(string(out), "CAP_SYS_ADMIN") {
+		t.Errorf("run --no-new-privs=false without CAP_SYS_ADMIN: %v, want exit 1 naming CAP_SYS_ADMIN\n%s", err, out)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("the command ran")
+	}
+}
+
+func TestRunActions(t *testing.T) {
+	testutil.RequireSeccomp(t)
+	tests := []struct {
+		name string
+		prog []bpf.Instruction
+		want string // error substring, or the actions joined by ", "
+	}{
+		{"known", []bpf.Instruction{bpf.Ret(bpf.RetErrno | 1), bpf.Ret(bpf.RetAllow), bpf.Ret(bpf.RetErrno | 1)}, "ERRNO(1), ALLOW"},
+		{"kernel lacks", []bpf.Instruction{bpf.Ret(0x12340000)}, "lacks action 0x12340000"},
+		{"computed", []bpf.Instruction{{Op: bpf.ClassRET | bpf.RetA}}, "computed verdict"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			names, err := runActions(tt.prog)
+			got := strings.Join(names, ", ")
+			if err != nil {
+				got = err.Error()
+			}
+			if !strings.Contains(got, tt.want) {
+				t.Errorf("runActions = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestComplainProgram(t *testing.T) {
+	in := []bpf.Instruction{bpf.LoadAbs(bpf.OffsetNr), bpf.Ret(bpf.RetKillProcess), bpf.Ret(bpf.RetErrno | 38),
+		bpf.Ret(bpf.RetTrap), bpf.Ret(bpf.RetLog), bpf.Ret(bpf.RetAllow)}
+	want := []bpf.Instruction{bpf.LoadAbs(bpf.OffsetNr), bpf.Ret(bpf.RetLog), bpf.Ret(bpf.RetLog),
+		bpf.Ret(bpf.RetLog), bpf.Ret(bpf.RetLog), bpf.Ret(bpf.RetAllow)}
+	got, err := complainProgram(in)
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("complainProgram:\n%s\nerror %v, want:\n%s", bpf.Disassemble(got), err, bpf.Disassemble(want))
+	}
+	if in[1] != bpf.Ret(bpf.RetKillProcess) {
+		t.Error("complainProgram changed its input")
+	}
+}
