@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -363,5 +364,81 @@ func TestComplainProgram(t *testing.T) {
 	}
 	if in[1] != bpf.Ret(bpf.RetKillProcess) {
 		t.Error("complainProgram changed its input")
+	}
+}
+
+// i386Getppid is a 32-bit program whose getppid goes through the i386
+// table (number 64; 64 is semget on x86_64, and 110, getppid on x86_64,
+// is iopl on i386).
+const i386Getppid = `#include <errno.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int main(void) {
+	long r = syscall(SYS_getppid);
+	printf("getppid = %ld, errno %d\n", r, r < 0 ? errno : 0);
+	return 0;
+}
+`
+
+// buildI386 compiles i386Getppid with gcc -m32 -static.
+func buildI386(t *testing.T) string {
+	t.Helper()
+	if runtime.GOARCH != "amd64" {
+		t.Skip("i386 binaries run only on x86_64 hosts")
+	}
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		testutil.Unavailable(t, "needs gcc with gcc-multilib to build an i386 binary: %v", err)
+	}
+	dir := t.TempDir()
+	src, exe := filepath.Join(dir, "getppid.c"), filepath.Join(dir, "getppid32")
+	if err := os.WriteFile(src, []byte(i386Getppid), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(gcc, "-m32", "-static", "-o", exe, src).CombinedOutput(); err != nil {
+		testutil.Unavailable(t, "gcc -m32 -static failed (apt-get install gcc-multilib): %v\n%s", err, out)
+	}
+	// Like an architecture, this is the platform's property, not a missing
+	// test dependency: kernels with ia32 emulation disabled (ia32_emulation=0,
+	// CONFIG_IA32_EMULATION_DEFAULT_DISABLED, Xen PV and PVM guests) refuse
+	// i386 ELF files with ENOEXEC and have no compat system calls to filter.
+	if err := exec.Command(exe).Run(); errors.Is(err, syscall.ENOEXEC) {
+		t.Skipf("this kernel runs no i386 programs (ia32 emulation disabled): %v", err)
+	}
+	return exe
+}
+
+// TestRunI386 shows that compat calls are filtered by the i386 table.
+func TestRunI386(t *testing.T) {
+	exe := buildI386(t)
+	arches := []string{"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"}
+	deny := func(name string, arches []string) string {
+		return writeRunProfile(t, map[string]any{"defaultAction": "SCMP_ACT_ALLOW", "architectures": arches,
+			"syscalls": []any{map[string]any{"names": []string{name}, "action": "SCMP_ACT_ERRNO", "errnoRet": 39}}})
+	}
+	tests := []struct {
+		name       string
+		profile    string
+		wantStatus string
+		wantOut    string
+	}{
+		{"getppid denied by name", deny("getppid", arches), "exit 0", "errno 39"},
+		{"x86_64 number 64 denied", deny("semget", arches), "exit 0", "errno 0"},
+		{"x86_64 number 110 denied", deny("iopl", arches), "exit 0", "errno 0"},
+		// Without x86 in the filter, i386 calls get the bad-arch action.
+		{"x86 not in the profile", deny("getppid", arches[:1]), "signal bad system call", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runSysfence(t, "", "run", "--profile", tt.profile, "--", exe)
+			if got := r.status(); got != tt.wantStatus {
+				t.Errorf("%s, want %s\nstdout: %s\nstderr: %s", got, tt.wantStatus, r.stdout, r.stderr)
+			}
+			if !strings.Contains(r.stdout, tt.wantOut) {
+				t.Errorf("stdout %q lacks %q", r.stdout, tt.wantOut)
+			}
+		})
 	}
 }
