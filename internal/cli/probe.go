@@ -217,6 +217,11 @@ func probeSeccompItems(env probeEnv, release string) probeSeccomp {
 	s.ActionCache = probeActionCache(env, release)
 	s.BPFJIT = sysctlItem(env, "bpf_jit", "net/core/bpf_jit_enable",
 		"use a kernel built with CONFIG_BPF_JIT=y")
+	if s.BPFJIT.Status == probeMissing && exists(filepath.Join(env.procSys, "net/core")) {
+		// The bpf_jit sysctls live in the initial network namespace only.
+		s.BPFJIT = probeItem{Name: "bpf_jit", Status: probeUnknown, Value: s.BPFJIT.Value +
+			": a network namespace other than the host's, or a kernel without CONFIG_BPF_JIT"}
+	}
 	if s.BPFJIT.Status == probeOK {
 		s.BPFJIT.Value = describe(s.BPFJIT.Value, "off", "on", "on, with debug output")
 		if strings.HasPrefix(s.BPFJIT.Value, "0") {
@@ -295,7 +300,7 @@ func probeRecordItems(env probeEnv, release string) probeRecord {
 	}
 	if u.Status == probeOK && !strings.HasPrefix(u.Value, "0") && !privileged {
 		u.Status = probeMissing
-		u.Fix = "run as root or with CAP_BPF and CAP_PERFMON (unprivileged BPF is disabled)"
+		u.Fix = "run with CAP_BPF and CAP_PERFMON, or as root (unprivileged BPF is disabled)"
 	}
 	return r
 }
@@ -312,8 +317,12 @@ func probePrivileges(caps uint64, err error) (probeItem, bool) {
 	case has(kernel.CapBPF) && has(kernel.CapPerfmon):
 		return item("privileges", value+": CAP_BPF+CAP_PERFMON", nil), true
 	}
-	return probeItem{Name: "privileges", Status: probeMissing, Value: value,
-		Fix: "run as root, or: setcap cap_bpf,cap_perfmon+ep $(command -v sysfence)"}, false
+	fix := "run as root, or: setcap cap_bpf,cap_perfmon+ep $(command -v sysfence)"
+	if os.Geteuid() == 0 {
+		// Root without the capabilities: a container's bounding set.
+		fix = "grant CAP_BPF and CAP_PERFMON (docker run --cap-add BPF --cap-add PERFMON)"
+	}
+	return probeItem{Name: "privileges", Status: probeMissing, Value: value, Fix: fix}, false
 }
 
 // probeTracefs returns the item and the directory tracefs is mounted on.
@@ -347,7 +356,7 @@ func probeTracefs(env probeEnv, canMount bool) (probeItem, string) {
 		return item("tracefs", "not mounted; mountable: "+mount, nil), ""
 	}
 	return probeItem{Name: "tracefs", Status: probeMissing, Value: "not mounted; mounting needs CAP_SYS_ADMIN",
-		Fix: "as root: " + mount}, ""
+		Fix: mount + " as a user with CAP_SYS_ADMIN"}, ""
 }
 
 // probeRawSyscalls looks for the raw_syscalls tracepoints in tracefs, or,
