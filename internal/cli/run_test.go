@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,11 +11,14 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/sysfence/sysfence/bpf"
+	"github.com/sysfence/sysfence/internal/dockertest"
 	"github.com/sysfence/sysfence/internal/testutil"
 )
 
@@ -441,4 +445,63 @@ func TestRunI386(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRunInDocker runs `sysfence run -- /spin` as a container's command
+// (a static binary mounted into a container under Docker's default
+// profile) and checks that `dump --container` shows both filters.
+func TestRunInDocker(t *testing.T) {
+	testutil.RequireDocker(t)
+	testutil.RequireFilterDump(t)
+	exe := filepath.Join(t.TempDir(), "sysfence")
+	build := exec.Command("go", "build", "-o", exe, "github.com/sysfence/sysfence/cmd/sysfence")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build static sysfence: %v\n%s", err, out)
+	}
+	// dockertest.Start waits for the command's name, which sysfence
+	// replaces at once; this container is started by hand.
+	name := fmt.Sprintf("sysfence-test-run-%d", os.Getpid())
+	docker := func(args ...string) string {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "docker", args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", name).Run() })
+	docker(append([]string{"run", "-d", "--rm", "--name", name, "--label", dockertest.Label, "-v", exe + ":/sysfence:ro",
+		dockertest.EnsureImage(t), "/sysfence", "run", "--"}, dockertest.Spin...)...)
+	pid, err := strconv.Atoi(docker("inspect", "-f", "{{.State.Pid}}", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitComm(t, pid, filepath.Base(dockertest.Spin[0]))
+	var out, errb bytes.Buffer
+	if code := Run([]string{"dump", "--container", name, "--format", "disasm"}, nil, &out, &errb); code != ExitOK {
+		t.Fatalf("dump --container: exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{"# filter 1 of 2", "# filter 2 of 2"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("dump lacks %q:\n%.300s", want, out.String())
+		}
+	}
+}
+
+// waitComm waits until process pid runs a program named comm: sysfence
+// has installed its filter and exec'd the command.
+func waitComm(t *testing.T, pid int, comm string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		if err != nil {
+			t.Fatalf("process %d ended before running %s: %v", pid, comm, err)
+		}
+		if strings.TrimSpace(string(b)) == comm {
+			return
+		}
+	}
+	t.Fatalf("process %d did not exec %s in 30 s", pid, comm)
 }
