@@ -38,17 +38,20 @@ func init() {
 		env = append(env, "SYSFENCE_TEST_CHILD="+args[0])
 		return kernel.Exec(getppidErrno, kernel.FlagTSync, exe, []string{exe, "-test.run=^$", "--"}, env)
 	})
-	// exec-fails gives Exec a program or path that cannot work and reports
+	// exec-fails gives Exec a program, flag or path that cannot work and reports
 	// the error and whether a filter was left installed.
 	testutil.RegisterChild("exec-fails", func(args []string) error {
 		if err := kernel.SetNoNewPrivs(); err != nil {
 			return err
 		}
-		prog, path := getppidErrno, "/no/such/program"
-		if args[0] == "bad-program" {
+		prog, flags, path := getppidErrno, kernel.FlagTSync, "/no/such/program"
+		switch args[0] {
+		case "bad-program":
 			prog, path = []bpf.Instruction{bpf.Ja(5)}, "/bin/true"
+		case "unknown-flag":
+			flags, path = flags|1<<30, "/bin/true"
 		}
-		err := kernel.Exec(prog, kernel.FlagTSync, path, []string{path}, nil)
+		err := kernel.Exec(prog, flags, path, []string{path}, nil)
 		fmt.Printf("error: %v\n%s", err, seccompStatus())
 		return nil
 	})
@@ -94,6 +97,8 @@ func TestExecErrors(t *testing.T) {
 		// A failed exec leaves the filter: the caller must exit.
 		{"missing-path", "exec /no/such/program under the filter", "Seccomp_filters:\t1"},
 		{"bad-program", "install filter", "Seccomp_filters:\t0"},
+		// A flag this kernel does not know: fail closed, run nothing.
+		{"unknown-flag", "kernel rejected the program or a flag", "Seccomp_filters:\t0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
