@@ -74,9 +74,13 @@ type ProbeResult struct {
 	MedianNs float64 `json:"median_ns"`
 	// IQRNs is the interquartile range of the rounds, a noise estimate.
 	IQRNs float64 `json:"iqr_ns"`
-	// OverheadNs is MedianNs minus the baseline's MedianNs.
+	// OverheadNs is the median over rounds of this configuration's time
+	// minus the baseline's in the same round (0 for the baseline).
 	OverheadNs float64 `json:"overhead_ns"`
-	// Samples are the per-round nanoseconds per call.
+	// OverheadIQRNs is the interquartile range of those differences.
+	OverheadIQRNs float64 `json:"overhead_iqr_ns"`
+	// Samples are the per-round nanoseconds per call, each the fastest
+	// block of calls in that round's child.
 	Samples []float64 `json:"samples_ns"`
 	// Skipped says why the probe was not run: its verdict would kill or
 	// stop the child.

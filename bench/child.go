@@ -32,9 +32,10 @@ type response struct {
 	Pinned    bool      `json:"pinned"`
 }
 
-// blocks is how many times a child times each probe; it keeps the fastest,
-// since interrupts and preemption only ever add time.
-const blocks = 3
+// blockCalls is how many calls one timed block makes: short enough (a few
+// milliseconds) that many blocks run without being preempted or
+// interrupted, which only ever add time; the fastest block is kept.
+const blockCalls = 2000
 
 // ServeChild is the body of a benchmark child: it reads a request from r,
 // installs the filter in this process, times the probes and writes the
@@ -71,15 +72,16 @@ func ServeChild(r io.Reader, w io.Writer) error {
 	return json.NewEncoder(w).Encode(resp)
 }
 
-// timeProbe returns the fastest of several timed loops of n calls, in
-// nanoseconds per call, after a warm-up loop.
+// timeProbe makes n calls of p in blocks of blockCalls, after a warm-up,
+// and returns the nanoseconds per call of the fastest block.
 func timeProbe(p Probe, n int) float64 {
 	loop(p, n/10+1)
+	size := min(n, blockCalls)
 	best := 0.0
-	for range blocks {
+	for range max(1, n/size) {
 		start := time.Now()
-		loop(p, n)
-		ns := float64(time.Since(start).Nanoseconds()) / float64(n)
+		loop(p, size)
+		ns := float64(time.Since(start).Nanoseconds()) / float64(size)
 		if best == 0 || ns < best {
 			best = ns
 		}

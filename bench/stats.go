@@ -15,12 +15,25 @@ func summarize(res *Result) {
 	for ci := range res.Configs {
 		for pi := range res.Configs[ci].Probes {
 			pr := &res.Configs[ci].Probes[pi]
-			if pr.Skipped == "" {
-				pr.OverheadNs = pr.MedianNs - base.Probes[pi].MedianNs
+			if pr.Skipped == "" && ci != res.Baseline {
+				d := paired(pr.Samples, base.Probes[pi].Samples)
+				pr.OverheadNs = quantile(d, 0.5)
+				pr.OverheadIQRNs = quantile(d, 0.75) - quantile(d, 0.25)
 			}
 		}
 	}
 	res.Ratios = ratios(res)
+}
+
+// paired returns the differences xs[i] − base[i]: a configuration's time
+// minus the baseline's in the same round, so that drifts of the machine
+// between rounds cancel.
+func paired(xs, base []float64) []float64 {
+	d := make([]float64, min(len(xs), len(base)))
+	for i := range d {
+		d[i] = xs[i] - base[i]
+	}
+	return d
 }
 
 // ratios compares every pair of filter configurations, in order, on every

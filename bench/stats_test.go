@@ -31,13 +31,16 @@ func TestSummarize(t *testing.T) {
 		Baseline: 0,
 		Configs: []ConfigResult{
 			{Name: "none", Probes: []ProbeResult{probe(100, 102, 101), probe(50, 50, 50)}},
-			{Name: "ours", Probes: []ProbeResult{probe(111, 110, 112), probe(50, 50, 50)}},
-			{Name: "theirs", Probes: []ProbeResult{probe(140, 141, 142), probe(49, 49, 49)}},
+			{Name: "ours", Probes: []ProbeResult{probe(110, 112, 111), probe(50, 50, 50)}},
+			{Name: "theirs", Probes: []ProbeResult{probe(140, 143, 141), probe(49, 49, 49)}},
 		},
 	}
 	summarize(res)
 	if got := res.Configs[1].Probes[0].OverheadNs; got != 10 {
-		t.Errorf("ours on a(): overhead %v, want 10", got)
+		t.Errorf("ours on a(): overhead %v, want 10 (median of paired differences)", got)
+	}
+	if got := res.Configs[0].Probes[0].MedianNs; got != 101 {
+		t.Errorf("baseline median %v, want 101", got)
 	}
 	if len(res.Ratios) != 2 {
 		t.Fatalf("ratios %+v, want two (ours over theirs on a() and b())", res.Ratios)

@@ -7,10 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sysfence/sysfence/bench"
+	"github.com/sysfence/sysfence/bpf"
 )
 
 func init() { commands = append(commands, newBenchCmd, newBenchChildCmd) }
@@ -21,17 +23,17 @@ const benchChildCmd = "__bench-child"
 func newBenchCmd() *cobra.Command {
 	var (
 		tf         targetFlags
-		vs, vsBPF  string
+		vs, vsBPF  []string
 		probes     []string
 		runs, iter int
 		format     string
 	)
 	cmd := &cobra.Command{
-		Use:   "bench PROFILE [--vs PROFILE | --vs-bpf FILE]",
+		Use:   "bench PROFILE [--vs PROFILE]… [--vs-bpf FILE]…",
 		Short: "Measure the latency a filter adds to system calls, against no filter",
 		Long: `Measure, per probe system call, the nanoseconds per call under PROFILE's
-compiled filter, under a second filter (--vs PROFILE, or --vs-bpf FILE, a raw
-filter such as one 'sysfence dump --container' wrote), and under no filter.
+compiled filter, under other filters (--vs PROFILE, --vs-bpf FILE: a raw filter such as one
+'sysfence dump --container' wrote), and under no filter.
 Each measurement runs in a fresh child process (sysfence re-executes itself)
 pinned to one CPU; configurations take turns round by round so that machine
 noise falls on all of them. Reported: the median over rounds, the overhead
@@ -45,9 +47,6 @@ Default probes: ` + fmt.Sprint(bench.DefaultSpecs) + `.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format, "text", "json"); err != nil {
 				return err
-			}
-			if vs != "" && vsBPF != "" {
-				return usageError{fmt.Errorf("give at most one of --vs PROFILE and --vs-bpf FILE")}
 			}
 			if runs < 1 || iter < 1 {
 				return usageError{fmt.Errorf("--runs %d, --iterations %d: both must be at least 1", runs, iter)}
@@ -84,8 +83,8 @@ Default probes: ` + fmt.Sprint(bench.DefaultSpecs) + `.`,
 	}
 	tf.register(cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&vs, "vs", "", "compare with this `PROFILE` (path, - or default), compiled by sysfence")
-	fl.StringVar(&vsBPF, "vs-bpf", "", "compare with this raw filter `FILE` (e.g. from sysfence dump)")
+	fl.StringArrayVar(&vs, "vs", nil, "compare with this `PROFILE` (path, - or default), compiled by sysfence; repeatable")
+	fl.StringArrayVar(&vsBPF, "vs-bpf", nil, "compare with this raw filter `FILE` (e.g. from sysfence dump); repeatable")
 	fl.StringArrayVar(&probes, "syscall", nil, "probe `NAME[:A0,A1,…]` (arguments decimal or 0x hex); repeatable")
 	fl.IntVar(&runs, "runs", 15, "interleaved rounds (one child per configuration each)")
 	fl.IntVar(&iter, "iterations", 200000, "calls per timed loop")
@@ -93,32 +92,29 @@ Default probes: ` + fmt.Sprint(bench.DefaultSpecs) + `.`,
 	return cmd
 }
 
-// benchConfigs compiles PROFILE and the comparison filter, and adds the
-// no-filter baseline first.
-func benchConfigs(cmd *cobra.Command, arg, vs, vsBPF string, tf *targetFlags) ([]bench.Config, error) {
+// benchConfigs compiles PROFILE and the comparison filters, after the
+// no-filter baseline.
+func benchConfigs(cmd *cobra.Command, arg string, vs, vsBPF []string, tf *targetFlags) ([]bench.Config, error) {
 	configs := []bench.Config{{Name: "none"}}
-	prog, _, err := compileProfile(cmd, arg, tf)
-	if err != nil {
-		return nil, err
+	add := func(name string, prog []bpf.Instruction) {
+		for slices.ContainsFunc(configs, func(c bench.Config) bool { return c.Name == name }) {
+			name += "'"
+		}
+		configs = append(configs, bench.Config{Name: name, Filter: prog})
 	}
-	configs = append(configs, bench.Config{Name: benchName(arg), Filter: prog.Instructions})
-	switch {
-	case vs != "":
-		other, _, err := compileProfile(cmd, vs, tf)
+	for _, p := range append([]string{arg}, vs...) {
+		prog, _, err := compileProfile(cmd, p, tf)
 		if err != nil {
 			return nil, err
 		}
-		name := benchName(vs)
-		if name == configs[1].Name {
-			name += " (--vs)"
-		}
-		configs = append(configs, bench.Config{Name: name, Filter: other.Instructions})
-	case vsBPF != "":
-		raw, err := readBPF(vsBPF)
+		add(benchName(p), prog.Instructions)
+	}
+	for _, f := range vsBPF {
+		raw, err := readBPF(f)
 		if err != nil {
 			return nil, err
 		}
-		configs = append(configs, bench.Config{Name: filepath.Base(vsBPF) + " (raw)", Filter: raw})
+		add(filepath.Base(f)+" (raw)", raw)
 	}
 	return configs, nil
 }
