@@ -23,6 +23,18 @@ type Config struct {
 	Filter []bpf.Instruction
 }
 
+// Floors returns two reference filters that allow everything: one the
+// kernel's action cache answers for every call without running it (`ret
+// ALLOW`), and one it cannot cache because it loads an argument (`ld
+// [16]; ret ALLOW`). Their overheads are the least any filter adds to a
+// cached and to an uncached call on this machine.
+func Floors() []Config {
+	return []Config{
+		{Name: "floor-cached", Filter: []bpf.Instruction{bpf.Ret(bpf.RetAllow)}},
+		{Name: "floor-uncached", Filter: []bpf.Instruction{bpf.LoadAbs(16), bpf.Ret(bpf.RetAllow)}},
+	}
+}
+
 // Options control Run.
 type Options struct {
 	// Runs is the number of interleaved rounds (default 15).
@@ -70,6 +82,9 @@ type ProbeResult struct {
 	Verdict string `json:"verdict"`
 	// PathLength is how many filter instructions the probe runs.
 	PathLength int `json:"path_length"`
+	// Cached reports whether the kernel's action cache (Linux ≥ 5.11)
+	// allows the probe without running the filter (bpf.ConstantAllow).
+	Cached bool `json:"cached"`
 	// MedianNs is the median over rounds of the nanoseconds per call.
 	MedianNs float64 `json:"median_ns"`
 	// IQRNs is the interquartile range of the rounds, a noise estimate.
@@ -79,6 +94,10 @@ type ProbeResult struct {
 	OverheadNs float64 `json:"overhead_ns"`
 	// OverheadIQRNs is the interquartile range of those differences.
 	OverheadIQRNs float64 `json:"overhead_iqr_ns"`
+	// Measurable reports whether the filter made the call slower in at
+	// least three rounds out of four (the lower quartile of the
+	// differences is positive); otherwise the overhead is within noise.
+	Measurable bool `json:"measurable"`
 	// Samples are the per-round nanoseconds per call, each the fastest
 	// block of calls in that round's child.
 	Samples []float64 `json:"samples_ns"`
@@ -88,7 +107,8 @@ type ProbeResult struct {
 }
 
 // Ratio compares two filters' overheads on one probe: Value is Of's
-// overhead divided by Over's. It is absent when Over's overhead is not
+// overhead divided by Over's. Of is always the first filter configuration
+// given to Run. It is absent when Over's overhead is not
 // positive, since a ratio to nothing means nothing.
 type Ratio struct {
 	Probe string   `json:"probe"`
@@ -176,6 +196,7 @@ func prepare(configs []Config, probes []Probe, opts Options) (*Result, []request
 				d := bpf.Data{Nr: int32(p.Nr), Arch: opts.Arch.Audit, Args: p.Args}
 				v := vm.Run(d, opts.Arch.BigEndian)
 				pr.Verdict, pr.PathLength = bpf.ActionString(v), vm.PathLength(d, opts.Arch.BigEndian)
+				pr.Cached = bpf.ConstantAllow(c.Filter, opts.Arch.Audit, p.Nr)
 				if !survivable(v) {
 					pr.Skipped = "the filter's verdict " + pr.Verdict + " would stop the child"
 					req.Skip[pi] = true

@@ -148,3 +148,16 @@ func TestRunErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestFloors(t *testing.T) {
+	getppid, _ := amd64.Number("getppid")
+	for i, want := range []bool{true, false} {
+		f := bench.Floors()[i]
+		if got := bpf.ConstantAllow(f.Filter, amd64.Audit, getppid); got != want {
+			t.Errorf("%s: cached %v, want %v", f.Name, got, want)
+		}
+		if v, err := bpf.Run(f.Filter, bpf.Data{Nr: int32(getppid), Arch: amd64.Audit}, false); err != nil || v != bpf.RetAllow {
+			t.Errorf("%s: verdict %#x, %v; want ALLOW", f.Name, v, err)
+		}
+	}
+}

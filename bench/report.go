@@ -16,10 +16,11 @@ func WriteText(w io.Writer, res *Result) error {
 	fmt.Fprintf(w, "%d interleaved rounds × %d calls per probe, %s, children %s\n",
 		res.Runs, res.Iterations, res.Arch, pin)
 	fmt.Fprintln(w, "ns/call: median over rounds of the fastest block of calls; overhead: median over rounds of (filter − no filter);")
-	fmt.Fprintln(w, "±: interquartile range over rounds")
+	fmt.Fprintln(w, "±: interquartile range over rounds; ~: within noise (fewer than 3 rounds in 4 slower than no filter);")
+	fmt.Fprintln(w, "cached: the kernel's action cache allows the call without running the filter")
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "probe\tfilter\tinsns\tpath\tverdict\tns/call\t±\toverhead\t±\t")
+	fmt.Fprintln(tw, "probe\tfilter\tinsns\tpath\tcached\tverdict\tns/call\t±\toverhead\t±\t")
 	for pi, probe := range res.Probes {
 		for ci, c := range res.Configs {
 			label := ""
@@ -46,13 +47,17 @@ func WriteText(w io.Writer, res *Result) error {
 // row renders the numeric columns of one configuration and probe.
 func row(c ConfigResult, pr ProbeResult, baseline bool) string {
 	if baseline {
-		return fmt.Sprintf("-\t-\t%s\t%.1f\t%.1f\t-\t\t", pr.Verdict, pr.MedianNs, pr.IQRNs)
+		return fmt.Sprintf("-\t-\t-\t%s\t%.1f\t%.1f\t-\t\t", pr.Verdict, pr.MedianNs, pr.IQRNs)
 	}
 	if pr.Skipped != "" {
-		return fmt.Sprintf("%d\t%d\t%s\tskipped\t\t\t\t", c.Instructions, pr.PathLength, pr.Verdict)
+		return fmt.Sprintf("%d\t%d\t%s\t%s\tskipped\t\t\t\t", c.Instructions, pr.PathLength, yesNo(pr.Cached), pr.Verdict)
 	}
-	return fmt.Sprintf("%d\t%d\t%s\t%.1f\t%.1f\t%+.1f\t%.1f\t", c.Instructions, pr.PathLength, pr.Verdict,
-		pr.MedianNs, pr.IQRNs, pr.OverheadNs, pr.OverheadIQRNs)
+	noise := ""
+	if !pr.Measurable {
+		noise = " ~"
+	}
+	return fmt.Sprintf("%d\t%d\t%s\t%s\t%.1f\t%.1f\t%+.1f%s\t%.1f\t", c.Instructions, pr.PathLength, yesNo(pr.Cached),
+		pr.Verdict, pr.MedianNs, pr.IQRNs, pr.OverheadNs, noise, pr.OverheadIQRNs)
 }
 
 // overhead spells the overhead of the named configuration on a probe.
@@ -68,6 +73,13 @@ func overhead(res *Result, config, probe string) string {
 		}
 	}
 	return "?"
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }
 
 func ratioString(v *float64) string {

@@ -19,6 +19,7 @@ func summarize(res *Result) {
 				d := paired(pr.Samples, base.Probes[pi].Samples)
 				pr.OverheadNs = quantile(d, 0.5)
 				pr.OverheadIQRNs = quantile(d, 0.75) - quantile(d, 0.25)
+				pr.Measurable = quantile(d, 0.25) > 0
 			}
 		}
 	}
@@ -36,27 +37,31 @@ func paired(xs, base []float64) []float64 {
 	return d
 }
 
-// ratios compares every pair of filter configurations, in order, on every
-// probe both ran.
+// ratios compares the first filter configuration (the profile under test)
+// with every other filter, on every probe both ran.
 func ratios(res *Result) []Ratio {
+	first := -1
 	var out []Ratio
-	for i, a := range res.Configs {
-		for j, b := range res.Configs {
-			if i == res.Baseline || j == res.Baseline || j <= i {
+	for j, b := range res.Configs {
+		switch {
+		case j == res.Baseline:
+			continue
+		case first < 0:
+			first = j
+			continue
+		}
+		a := res.Configs[first]
+		for pi := range res.Probes {
+			pa, pb := a.Probes[pi], b.Probes[pi]
+			if pa.Skipped != "" || pb.Skipped != "" {
 				continue
 			}
-			for pi := range res.Probes {
-				pa, pb := a.Probes[pi], b.Probes[pi]
-				if pa.Skipped != "" || pb.Skipped != "" {
-					continue
-				}
-				r := Ratio{Probe: res.Probes[pi], Of: a.Name, Over: b.Name}
-				if pb.OverheadNs > 0 {
-					v := pa.OverheadNs / pb.OverheadNs
-					r.Value = &v
-				}
-				out = append(out, r)
+			r := Ratio{Probe: res.Probes[pi], Of: a.Name, Over: b.Name}
+			if pb.OverheadNs > 0 {
+				v := pa.OverheadNs / pb.OverheadNs
+				r.Value = &v
 			}
+			out = append(out, r)
 		}
 	}
 	return out

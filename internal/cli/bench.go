@@ -27,6 +27,7 @@ func newBenchCmd() *cobra.Command {
 		probes     []string
 		runs, iter int
 		format     string
+		floors     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "bench PROFILE [--vs PROFILE]… [--vs-bpf FILE]…",
@@ -37,11 +38,13 @@ compiled filter, under other filters (--vs PROFILE, --vs-bpf FILE: a raw filter 
 Each measurement runs in a fresh child process (sysfence re-executes itself)
 pinned to one CPU; configurations take turns round by round so that machine
 noise falls on all of them. Reported: the median over rounds, the overhead
-over the no-filter median, and the ratio of the filters' overheads.
+over no filter, and the ratio of PROFILE's overhead to each other filter's.
+--floor adds two allow-all reference filters, one the kernel's action cache
+answers without running it and one it must run: the least any filter costs.
 Default probes: ` + fmt.Sprint(bench.DefaultSpecs) + `.`,
 		Example: `  sysfence bench default
   sudo sysfence dump --container web -o docker.bpf
-  sysfence bench default --vs-bpf docker.bpf --runs 21
+  sysfence bench default --vs-bpf docker.bpf --runs 21 --floor
   sysfence bench my.json --vs default --syscall getppid --syscall ioctl:1,0x5401`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -66,6 +69,9 @@ Default probes: ` + fmt.Sprint(bench.DefaultSpecs) + `.`,
 			if err != nil {
 				return err
 			}
+			if floors {
+				configs = append(configs, bench.Floors()...)
+			}
 			exe, err := os.Executable()
 			if err != nil {
 				return fmt.Errorf("find sysfence executable: %w", err)
@@ -86,6 +92,7 @@ Default probes: ` + fmt.Sprint(bench.DefaultSpecs) + `.`,
 	fl.StringArrayVar(&vs, "vs", nil, "compare with this `PROFILE` (path, - or default), compiled by sysfence; repeatable")
 	fl.StringArrayVar(&vsBPF, "vs-bpf", nil, "compare with this raw filter `FILE` (e.g. from sysfence dump); repeatable")
 	fl.StringArrayVar(&probes, "syscall", nil, "probe `NAME[:A0,A1,…]` (arguments decimal or 0x hex); repeatable")
+	fl.BoolVar(&floors, "floor", false, "also measure two allow-all filters: the least any cached and any uncached filter costs")
 	fl.IntVar(&runs, "runs", 15, "interleaved rounds (one child per configuration each)")
 	fl.IntVar(&iter, "iterations", 200000, "calls per timed loop")
 	fl.StringVar(&format, "format", "text", "text or json")

@@ -58,6 +58,7 @@ func TestBench(t *testing.T) {
 		{"vs-bpf", []string{"--vs-bpf", raw}, 3},
 		{"vs", []string{"--vs", "default", "--syscall", "getppid", "--syscall", "personality:0xffffffff"}, 3},
 		{"both", []string{"--vs", "default", "--vs-bpf", raw, "--syscall", "getppid"}, 4},
+		{"floor", []string{"--floor", "--syscall", "personality:0xffffffff"}, 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"bench", "default", "--runs", "3", "--iterations", "20000", "--format", "json"}, tc.extra...)
@@ -100,8 +101,8 @@ func checkBench(t *testing.T, res *bench.Result, configs int) {
 			}
 		}
 	}
-	if pairs := (configs - 1) * (configs - 2) / 2; len(res.Ratios) != pairs*len(res.Probes) {
-		t.Errorf("%d ratios, want one per pair of filters and probe", len(res.Ratios))
+	if want := (configs - 2) * len(res.Probes); len(res.Ratios) != want {
+		t.Errorf("%d ratios, want %d: PROFILE over each other filter, per probe", len(res.Ratios), want)
 	}
 }
 
