@@ -63,12 +63,14 @@ type Loss struct {
 	Text  string // the notice itself
 }
 
-// Entry is one line of a log that matters here: a record or a loss notice.
+// Entry is one line of a log that matters here: a record, a loss notice
+// or a malformed record.
 type Entry struct {
 	Seq    uint64        // the kmsg sequence number; 0 from audit.log
 	Mono   time.Duration // the kmsg timestamp, time since boot; 0 from audit.log
 	Record *Record
 	Loss   *Loss
+	Err    error // a seccomp record that could not be parsed
 }
 
 // ParseKmsg parses one /dev/kmsg record ("PRI,SEQ,USEC,FLAGS;MESSAGE",

@@ -76,7 +76,7 @@ func (r *Reader) Close() error { return r.f.Close() }
 // Read calls fn for each seccomp record and loss notice, oldest first.
 // Without follow it returns at the end of the log; with follow it waits
 // for new entries until ctx is done. Malformed seccomp records are
-// reported through fn as a Loss with Count 0 rather than stopping the read.
+// reported through fn as an Entry with Err rather than stopping the read.
 func (r *Reader) Read(ctx context.Context, follow bool, fn func(Entry) error) error {
 	if r.kmsg {
 		return r.readKmsg(ctx, follow, fn)
@@ -130,7 +130,7 @@ func (r *Reader) readKmsg(ctx context.Context, follow bool, fn func(Entry) error
 func (r *Reader) emit(parse func(string) (Entry, bool, error), line string, fn func(Entry) error) error {
 	e, ok, err := parse(line)
 	if err != nil {
-		return fn(Entry{Seq: e.Seq, Mono: e.Mono, Loss: &Loss{Text: err.Error()}})
+		return fn(Entry{Seq: e.Seq, Mono: e.Mono, Err: err})
 	}
 	if !ok {
 		return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -141,5 +142,24 @@ func TestBootTimeAndRateLimit(t *testing.T) {
 	}
 	if _, err := ReadRateLimit(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestTree(t *testing.T) {
+	self := os.Getpid()
+	tree, err := NewTree(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sleep", "10")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	if !tree.Contains(self) || !tree.Contains(cmd.Process.Pid) {
+		t.Errorf("tree of %d lacks itself or its child %d", self, cmd.Process.Pid)
+	}
+	if _, err := NewTree(1 << 30); err == nil {
+		t.Error("NewTree of a missing process: no error")
 	}
 }
