@@ -21,6 +21,8 @@ import (
 type Config struct {
 	Name   string
 	Filter []bpf.Instruction
+	// Floor marks the reference filters of Floors: "cached" or "uncached".
+	Floor string
 }
 
 // Floors returns two reference filters that allow everything: one the
@@ -30,8 +32,8 @@ type Config struct {
 // cached and to an uncached call on this machine.
 func Floors() []Config {
 	return []Config{
-		{Name: "floor-cached", Filter: []bpf.Instruction{bpf.Ret(bpf.RetAllow)}},
-		{Name: "floor-uncached", Filter: []bpf.Instruction{bpf.LoadAbs(16), bpf.Ret(bpf.RetAllow)}},
+		{Name: "floor-cached", Filter: []bpf.Instruction{bpf.Ret(bpf.RetAllow)}, Floor: "cached"},
+		{Name: "floor-uncached", Filter: []bpf.Instruction{bpf.LoadAbs(16), bpf.Ret(bpf.RetAllow)}, Floor: "uncached"},
 	}
 }
 
@@ -71,6 +73,7 @@ type Result struct {
 type ConfigResult struct {
 	Name         string        `json:"name"`
 	Instructions int           `json:"instructions"` // 0 for the baseline
+	Floor        string        `json:"floor,omitempty"`
 	Probes       []ProbeResult `json:"probes"`
 }
 
@@ -94,6 +97,10 @@ type ProbeResult struct {
 	OverheadNs float64 `json:"overhead_ns"`
 	// OverheadIQRNs is the interquartile range of those differences.
 	OverheadIQRNs float64 `json:"overhead_iqr_ns"`
+	// BeyondFloorNs is OverheadNs minus the overhead of the floor filter
+	// of the same kind (cached or not, per Cached) on this probe; present
+	// only when the floors were measured (Floors) and for other filters.
+	BeyondFloorNs *float64 `json:"beyond_floor_ns,omitempty"`
 	// Measurable reports whether the filter made the call slower in at
 	// least three rounds out of four (the lower quartile of the
 	// differences is positive); otherwise the overhead is within noise.
@@ -115,6 +122,9 @@ type Ratio struct {
 	Of    string   `json:"of"`
 	Over  string   `json:"over"`
 	Value *float64 `json:"value"`
+	// BeyondFloor is the ratio of the overheads beyond the floor, when
+	// both are known and Over's is positive.
+	BeyondFloor *float64 `json:"beyond_floor,omitempty"`
 }
 
 // Run measures every configuration on every probe, in child processes,
@@ -180,7 +190,7 @@ func prepare(configs []Config, probes []Probe, opts Options) (*Result, []request
 	}
 	reqs := make([]request, len(configs))
 	for ci, c := range configs {
-		cr := ConfigResult{Name: c.Name, Instructions: len(c.Filter)}
+		cr := ConfigResult{Name: c.Name, Instructions: len(c.Filter), Floor: c.Floor}
 		req := request{Probes: probes, Skip: make([]bool, len(probes)), Iterations: opts.Iterations, CPU: res.CPU}
 		var vm *bpf.Program
 		if c.Filter != nil {

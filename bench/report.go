@@ -18,16 +18,28 @@ func WriteText(w io.Writer, res *Result) error {
 	fmt.Fprintln(w, "ns/call: median over rounds of the fastest block of calls; overhead: median over rounds of (filter − no filter);")
 	fmt.Fprintln(w, "±: interquartile range over rounds; ~: within noise (fewer than 3 rounds in 4 slower than no filter);")
 	fmt.Fprintln(w, "cached: the kernel's action cache allows the call without running the filter")
+	if hasFloors(res) {
+		fmt.Fprintln(w, "beyond floor: overhead minus that of the allow-all floor filter of the same kind (cached or not)")
+	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "probe\tfilter\tinsns\tpath\tcached\tverdict\tns/call\t±\toverhead\t±\t")
+	floors := hasFloors(res)
+	header := "probe\tfilter\tinsns\tpath\tcached\tverdict\tns/call\t±\toverhead\t±\t"
+	if floors {
+		header += "beyond floor\t"
+	}
+	fmt.Fprintln(tw, header)
 	for pi, probe := range res.Probes {
 		for ci, c := range res.Configs {
 			label := ""
 			if ci == 0 {
 				label = probe
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", label, c.Name, row(c, c.Probes[pi], ci == res.Baseline))
+			line := fmt.Sprintf("%s\t%s\t%s", label, c.Name, row(c, c.Probes[pi], ci == res.Baseline))
+			if floors {
+				line += beyondCell(c.Probes[pi])
+			}
+			fmt.Fprintln(tw, line)
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -39,7 +51,11 @@ func WriteText(w io.Writer, res *Result) error {
 	}
 	for _, r := range res.Ratios {
 		fmt.Fprintf(w, "  %s: %s adds %s, %s adds %s: %s\n", r.Probe,
-			r.Of, overhead(res, r.Of, r.Probe), r.Over, overhead(res, r.Over, r.Probe), ratioString(r.Value))
+			r.Of, overhead(res, r.Of, r.Probe, false), r.Over, overhead(res, r.Over, r.Probe, false), ratioString(r.Value))
+		if b := overhead(res, r.Of, r.Probe, true); b != "" {
+			fmt.Fprintf(w, "      beyond the floor: %s adds %s, %s adds %s: %s\n", r.Of, b, r.Over,
+				overhead(res, r.Over, r.Probe, true), ratioString(r.BeyondFloor))
+		}
 	}
 	return nil
 }
@@ -60,19 +76,45 @@ func row(c ConfigResult, pr ProbeResult, baseline bool) string {
 		pr.Verdict, pr.MedianNs, pr.IQRNs, pr.OverheadNs, noise, pr.OverheadIQRNs)
 }
 
-// overhead spells the overhead of the named configuration on a probe.
-func overhead(res *Result, config, probe string) string {
+// overhead spells the overhead of the named configuration on a probe, or
+// with beyond its overhead beyond the floor ("" when unknown).
+func overhead(res *Result, config, probe string, beyond bool) string {
 	for _, c := range res.Configs {
 		if c.Name != config {
 			continue
 		}
 		for _, pr := range c.Probes {
-			if pr.Probe == probe {
+			switch {
+			case pr.Probe != probe:
+			case !beyond:
 				return fmt.Sprintf("%.1f ns", pr.OverheadNs)
+			case pr.BeyondFloorNs != nil:
+				return fmt.Sprintf("%.1f ns", *pr.BeyondFloorNs)
+			default:
+				return ""
 			}
 		}
 	}
-	return "?"
+	return ""
+}
+
+// beyondCell renders the beyond-floor column of one row.
+func beyondCell(pr ProbeResult) string {
+	if pr.BeyondFloorNs == nil {
+		return "-\t"
+	}
+	return fmt.Sprintf("%+.1f\t", *pr.BeyondFloorNs)
+}
+
+func hasFloors(res *Result) bool {
+	for _, c := range res.Configs {
+		for _, pr := range c.Probes {
+			if pr.BeyondFloorNs != nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func yesNo(b bool) string {
@@ -84,7 +126,7 @@ func yesNo(b bool) string {
 
 func ratioString(v *float64) string {
 	if v == nil {
-		return "no ratio (denominator ≤ 0: within noise of no filter)"
+		return "no ratio (the second overhead is not positive)"
 	}
 	return fmt.Sprintf("%.2f×", *v)
 }

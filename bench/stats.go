@@ -23,7 +23,39 @@ func summarize(res *Result) {
 			}
 		}
 	}
+	beyondFloors(res)
 	res.Ratios = ratios(res)
+}
+
+// beyondFloors sets BeyondFloorNs on every non-floor filter's probes, when
+// the floors were measured.
+func beyondFloors(res *Result) {
+	floors := map[bool]int{}
+	for ci, c := range res.Configs {
+		switch c.Floor {
+		case "cached":
+			floors[true] = ci
+		case "uncached":
+			floors[false] = ci
+		}
+	}
+	if len(floors) != 2 {
+		return
+	}
+	for ci := range res.Configs {
+		c := &res.Configs[ci]
+		if ci == res.Baseline || c.Floor != "" {
+			continue
+		}
+		for pi := range c.Probes {
+			pr := &c.Probes[pi]
+			if pr.Skipped != "" {
+				continue
+			}
+			v := pr.OverheadNs - res.Configs[floors[pr.Cached]].Probes[pi].OverheadNs
+			pr.BeyondFloorNs = &v
+		}
+	}
 }
 
 // paired returns the differences xs[i] − base[i]: a configuration's time
@@ -44,7 +76,7 @@ func ratios(res *Result) []Ratio {
 	var out []Ratio
 	for j, b := range res.Configs {
 		switch {
-		case j == res.Baseline:
+		case j == res.Baseline || b.Floor != "":
 			continue
 		case first < 0:
 			first = j
@@ -60,6 +92,10 @@ func ratios(res *Result) []Ratio {
 			if pb.OverheadNs > 0 {
 				v := pa.OverheadNs / pb.OverheadNs
 				r.Value = &v
+			}
+			if pa.BeyondFloorNs != nil && pb.BeyondFloorNs != nil && *pb.BeyondFloorNs > 0 {
+				v := *pa.BeyondFloorNs / *pb.BeyondFloorNs
+				r.BeyondFloor = &v
 			}
 			out = append(out, r)
 		}
