@@ -52,3 +52,30 @@ func TestSummarize(t *testing.T) {
 		t.Errorf("ratio on b() = %v, want none (theirs' overhead is negative)", *r.Value)
 	}
 }
+
+func TestBeyondFloor(t *testing.T) {
+	probe := func(cached bool, samples ...float64) ProbeResult {
+		return ProbeResult{Cached: cached, Samples: samples}
+	}
+	res := &Result{
+		Probes: []string{"a()"},
+		Configs: []ConfigResult{
+			{Name: "none", Probes: []ProbeResult{probe(false, 100, 100, 100)}},
+			{Name: "ours", Probes: []ProbeResult{probe(false, 130, 130, 130)}},
+			{Name: "theirs", Probes: []ProbeResult{probe(false, 160, 160, 160)}},
+			{Name: "c", Floor: "cached", Probes: []ProbeResult{probe(true, 101, 101, 101)}},
+			{Name: "u", Floor: "uncached", Probes: []ProbeResult{probe(false, 120, 120, 120)}},
+		},
+	}
+	summarize(res)
+	ours, theirs := res.Configs[1].Probes[0], res.Configs[2].Probes[0]
+	if ours.BeyondFloorNs == nil || *ours.BeyondFloorNs != 10 || *theirs.BeyondFloorNs != 40 {
+		t.Fatalf("beyond floor: ours %v, theirs %v; want 10 and 40", ours.BeyondFloorNs, theirs.BeyondFloorNs)
+	}
+	if res.Configs[4].Probes[0].BeyondFloorNs != nil {
+		t.Error("a floor has an overhead beyond itself")
+	}
+	if len(res.Ratios) != 1 || res.Ratios[0].BeyondFloor == nil || *res.Ratios[0].BeyondFloor != 0.25 {
+		t.Errorf("ratios %+v, want one: ours over theirs, 0.25 beyond the floor", res.Ratios)
+	}
+}
