@@ -1,0 +1,202 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sysfence/sysfence/audit"
+	"github.com/sysfence/sysfence/internal/testutil"
+	"github.com/sysfence/sysfence/profile"
+)
+
+func init() {
+	// violations-workload makes a directory and removes it: mkdirat and
+	// unlinkat, which violationsProfile lacks.
+	testutil.RegisterChild("violations-workload", func(args []string) error {
+		if len(args) != 1 {
+			return fmt.Errorf("want DIR, got %q", args)
+		}
+		if err := os.Mkdir(args[0], 0o700); err != nil {
+			return err
+		}
+		return os.Remove(args[0])
+	})
+}
+
+// seccompLine is an audit.log record of comm "app" (pid, arch token,
+// number) at t.
+func seccompLine(t time.Time, pid int, arch string, nr int, code string) string {
+	return fmt.Sprintf(`type=SECCOMP msg=audit(%d.%03d:%d): auid=0 uid=0 gid=0 ses=1 subj=unconfined pid=%d comm="app" exe="/usr/bin/app" sig=0 arch=%s syscall=%d compat=%d ip=0x7f00 code=%s`,
+		t.Unix(), t.Nanosecond()/1e6, pid, pid, arch, nr, map[bool]int{true: 1}[arch == "40000003"], code)
+}
+
+// writeAuditLog writes a log: three recent LOG records of pid 100
+// (x86_64 mkdir twice, i386 rmdir), an x32 mkdir of pid 200, and one
+// record two hours old.
+func writeAuditLog(t *testing.T) string {
+	t.Helper()
+	now := time.Now()
+	lines := []string{
+		seccompLine(now.Add(-2*time.Hour), 100, "c000003e", 165, "0x7ffc0000"), // mount, old
+		seccompLine(now.Add(-3*time.Second), 100, "c000003e", 83, "0x7ffc0000"),
+		`type=SYSCALL msg=audit(1764240000.100:1): arch=c000003e syscall=83 success=yes`,
+		seccompLine(now.Add(-2*time.Second), 100, "c000003e", 83, "0x7ffc0000"),
+		seccompLine(now.Add(-2*time.Second), 100, "40000003", 40, "0x7ffc0000"),
+		seccompLine(now.Add(-time.Second), 200, "c000003e", 0x40000000|83, "0x50001"),
+	}
+	path := filepath.Join(t.TempDir(), "audit.log")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// violationsJSON runs violations with args and --format json.
+func violationsJSON(t *testing.T, args ...string) violationsReport {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if code := Run(append([]string{"violations", "--format", "json"}, args...), nil, &out, &errb); code != ExitOK {
+		t.Fatalf("violations %q: exit %d: %s", args, code, errb.String())
+	}
+	var rep violationsReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("decode report: %v\n%s", err, out.String())
+	}
+	return rep
+}
+
+// groupNames lists "arch syscall action count" for each group.
+func groupNames(rep violationsReport) []string {
+	var out []string
+	for _, g := range rep.Groups {
+		out = append(out, fmt.Sprintf("%s %s %s %d", g.Arch, g.Syscall, g.Action, g.Count))
+	}
+	return out
+}
+
+func TestViolationsAuditLog(t *testing.T) {
+	log := writeAuditLog(t)
+	src := []string{"--source", "audit", "--audit-log", log}
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"all", nil, []string{"x86_64 mount LOG 1", "x86_64 mkdir LOG 2", "x86 rmdir LOG 1", "x32 mkdir ERRNO(1) 1"}},
+		{"since", []string{"--since", "1m"}, []string{"x86_64 mkdir LOG 2", "x86 rmdir LOG 1", "x32 mkdir ERRNO(1) 1"}},
+		{"pid", []string{"--since", "1m", "--pid", "200"}, []string{"x32 mkdir ERRNO(1) 1"}},
+		{"by pid", []string{"--by-pid", "--pid", "100", "--since", "1h"}, []string{"x86_64 mkdir LOG 2", "x86 rmdir LOG 1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := violationsJSON(t, append(slices.Clone(src), tt.args...)...)
+			if got := groupNames(rep); !slices.Equal(got, tt.want) {
+				t.Errorf("groups %q\nwant   %q", got, tt.want)
+			}
+			if rep.Source != log {
+				t.Errorf("source %q, want %q", rep.Source, log)
+			}
+		})
+	}
+}
+
+func TestViolationsText(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := Run([]string{"violations", "--source", "audit", "--audit-log", writeAuditLog(t), "--since", "1m"}, nil, &out, &errb); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{"(--source audit)", "4 records, 3 groups", "COUNT", "x86     rmdir", "/usr/bin/app", "ERRNO(1)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestViolationsUpdate(t *testing.T) {
+	in := writeRunProfile(t, map[string]any{"defaultAction": "SCMP_ACT_ERRNO",
+		"architectures": []string{"SCMP_ARCH_X86_64", "SCMP_ARCH_X86"},
+		"syscalls":      []any{map[string]any{"names": []string{"read"}, "action": "SCMP_ACT_ALLOW"}}})
+	out := filepath.Join(t.TempDir(), "out.json")
+	var stdout, errb bytes.Buffer
+	args := []string{"violations", "--source", "audit", "--audit-log", writeAuditLog(t), "--since", "1m",
+		"--arch", "x86_64", "--profile", in, "--update", out}
+	if code := Run(args, nil, &stdout, &errb); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	p, err := profile.Decode(readFileBytes(t, out))
+	if err != nil {
+		t.Fatalf("decode updated profile: %v", err)
+	}
+	var got []string
+	for _, s := range p.Syscalls {
+		got = append(got, strings.Join(s.Names, ",")+" "+s.Action.String()+" "+s.Comment)
+	}
+	want := []string{"read SCMP_ACT_ALLOW ",
+		"mkdir SCMP_ACT_ALLOW added by sysfence violations: 2 records (x86_64)",
+		"rmdir SCMP_ACT_ALLOW added by sysfence violations: 1 records (x86)"}
+	if !slices.Equal(got, want) {
+		t.Errorf("entries %q\nwant    %q", got, want)
+	}
+	if !strings.Contains(errb.String(), "mkdir on x32 not added") {
+		t.Errorf("stderr does not explain the x32 record:\n%s", errb.String())
+	}
+}
+
+func readFileBytes(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestViolationsUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"--pid", "1", "--container", "x"},
+		{"--profile", "default"},
+		{"--update", "out.json"},
+		{"--source", "journal"},
+		{"--format", "yaml"},
+		{"--since", "-1m"},
+		{"extra"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			var out, errb bytes.Buffer
+			if code := Run(append([]string{"violations"}, args...), nil, &out, &errb); code != ExitUsage {
+				t.Errorf("exit %d, want %d: %s", code, ExitUsage, errb.String())
+			}
+		})
+	}
+	var out, errb bytes.Buffer
+	code := Run([]string{"violations", "--source", "audit", "--audit-log", filepath.Join(t.TempDir(), "none")}, nil, &out, &errb)
+	if code != ExitFailure || !strings.Contains(errb.String(), "open audit log") {
+		t.Errorf("missing log: exit %d, stderr %q", code, errb.String())
+	}
+}
+
+func TestViolationsLossWarning(t *testing.T) {
+	c := &collector{o: &violationsOptions{}}
+	for _, l := range []string{"4,1,1000,-;kauditd_printk_skb: 18 callbacks suppressed", "4,2,2000,-;audit: audit_lost=3 audit_rate_limit=0 audit_backlog_limit=64"} {
+		e, ok, err := audit.ParseKmsg(l)
+		if !ok || err != nil {
+			t.Fatal(l, err)
+		}
+		if err := c.add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := strings.Join(c.warnings(true), "\n")
+	for _, want := range []string{"dropped audit records (21 counted", "kernel.printk_ratelimit=0", "run auditd"} {
+		if !strings.Contains(w, want) {
+			t.Errorf("warning lacks %q:\n%s", want, w)
+		}
+	}
+}
