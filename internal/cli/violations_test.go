@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -199,4 +200,118 @@ func TestViolationsLossWarning(t *testing.T) {
 			t.Errorf("warning lacks %q:\n%s", want, w)
 		}
 	}
+}
+
+// TestViolationsComplain is the whole loop: a workload runs to completion
+// under --complain where the strict profile breaks it, violations reports
+// its calls with their x86_64 names, and --update writes a profile under
+// which the workload runs strictly.
+func TestViolationsComplain(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireSeccomp(t)
+	if b, err := os.ReadFile("/proc/sys/kernel/seccomp/actions_logged"); err != nil || !strings.Contains(string(b), "log") {
+		testutil.Unavailable(t, "LOG verdicts are not logged (actions_logged %q, %v)", b, err)
+	}
+	noPrintkRateLimit(t)
+	bin := buildSysfence(t)
+	strict := violationsProfile(t)
+	dir := t.TempDir()
+	workload := func(args ...string) (*exec.Cmd, string) {
+		exe, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		target := filepath.Join(dir, fmt.Sprintf("x-%d", time.Now().UnixNano()))
+		cmd := exec.Command(bin, append(args, "--", exe, "-test.run=^$", "--", target)...)
+		cmd.Env = append(os.Environ(), runChildEnv+"=violations-workload")
+		return cmd, target
+	}
+	if cmd, _ := workload("run", "--profile", strict); cmd.Run() == nil {
+		t.Fatal("the workload ran under the strict profile: it must lack mkdirat and unlinkat")
+	}
+	cmd, _ := workload("run", "--profile", strict, "--complain")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("workload under --complain: %v\n%s", err, out)
+	}
+	pid := fmt.Sprint(cmd.Process.Pid)
+	var rep violationsReport
+	want := []string{"x86_64 mkdirat LOG", "x86_64 unlinkat LOG"}
+	// kauditd prints the records asynchronously.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		rep = violationsJSON(t, "--source", "kmsg", "--pid", pid, "--since", "1m")
+		got := groupNames(rep)
+		if containsPrefixes(got, want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("violations --pid %s: groups %q, want %q", pid, got, want)
+		}
+	}
+	out := filepath.Join(dir, "updated.json")
+	var stdout, errb bytes.Buffer
+	if code := Run([]string{"violations", "--source", "kmsg", "--pid", pid, "--since", "1m", "--profile", strict, "--update", out},
+		nil, &stdout, &errb); code != ExitOK {
+		t.Fatalf("violations --update: exit %d: %s", code, errb.String())
+	}
+	strictCmd, _ := workload("run", "--profile", out)
+	if b, err := strictCmd.CombinedOutput(); err != nil {
+		t.Fatalf("workload under the updated profile: %v\n%s\nprofile:\n%s", err, b, readFileBytes(t, out))
+	}
+}
+
+// containsPrefixes reports whether each of want begins some element of got.
+func containsPrefixes(got, want []string) bool {
+	for _, w := range want {
+		if !slices.ContainsFunc(got, func(g string) bool { return strings.HasPrefix(g, w+" ") }) {
+			return false
+		}
+	}
+	return true
+}
+
+// noPrintkRateLimit turns the printk rate limit off for the test so that
+// no record is dropped while other tests fill the kernel log.
+func noPrintkRateLimit(t *testing.T) {
+	t.Helper()
+	const path = "/proc/sys/kernel/printk_ratelimit"
+	old, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("0\n"), 0o644); err != nil {
+		t.Fatalf("turn off the printk rate limit: %v", err)
+	}
+	t.Cleanup(func() { _ = os.WriteFile(path, old, 0o644) })
+}
+
+// buildSysfence builds the sysfence binary into a temporary directory.
+func buildSysfence(t *testing.T) string {
+	t.Helper()
+	exe := filepath.Join(t.TempDir(), "sysfence")
+	build := exec.Command("go", "build", "-o", exe, "github.com/sysfence/sysfence/cmd/sysfence")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build sysfence: %v\n%s", err, out)
+	}
+	return exe
+}
+
+// violationsProfile writes Docker's default profile (default action
+// ERRNO) without mkdir, mkdirat, rmdir, unlink and unlinkat.
+func violationsProfile(t *testing.T) string {
+	t.Helper()
+	p := profile.MustDefault().Clone()
+	drop := []string{"mkdir", "mkdirat", "rmdir", "unlink", "unlinkat"}
+	for i := range p.Syscalls {
+		p.Syscalls[i].Names = slices.DeleteFunc(p.Syscalls[i].Names, func(n string) bool { return slices.Contains(drop, n) })
+	}
+	p.Syscalls = slices.DeleteFunc(p.Syscalls, func(s profile.Syscall) bool { return len(s.Names) == 0 })
+	data, err := profile.Encode(p, profile.FormatDocker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "strict.json")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
