@@ -9,13 +9,14 @@ import (
 
 // Tree tells whether a pid belongs to a container-like process tree: its
 // root (a container's init), or a process that, when Contains is first
-// asked about it, shares the root's pid namespace, is in the root's
-// cgroup, or descends from the root. A process that has exited by then
+// asked about it, shares the root's pid namespace, is in one of the
+// root's cgroups (other than the root cgroup "/") or below it, or descends
+// from the root. A process that has exited by then
 // cannot be placed, since audit records carry no namespace or cgroup.
 type Tree struct {
 	Root   int
-	ns     string // the root's /proc/PID/ns/pid link
-	cgroup string // the root's cgroup.procs file, "" without cgroup v2
+	ns     string            // the root's /proc/PID/ns/pid link
+	cgroup map[string]string // the root's cgroups other than "/", by hierarchy
 	seen   map[int]bool
 }
 
@@ -26,14 +27,33 @@ func NewTree(root int) (*Tree, error) {
 		return nil, fmt.Errorf("read pid namespace of process %d: %w", root, err)
 	}
 	t := &Tree{Root: root, ns: ns, seen: map[int]bool{root: true}}
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", root)); err == nil {
-		for line := range strings.Lines(string(b)) {
-			if path, ok := strings.CutPrefix(strings.TrimSpace(line), "0::"); ok {
-				t.cgroup = "/sys/fs/cgroup" + path + "/cgroup.procs"
-			}
+	t.cgroup, err = cgroupsOf(root)
+	if err != nil {
+		return nil, err
+	}
+	for h, path := range t.cgroup {
+		if path == "/" {
+			delete(t.cgroup, h)
 		}
 	}
 	return t, nil
+}
+
+// cgroupsOf reads /proc/PID/cgroup: path by "ID:CONTROLLERS" hierarchy,
+// for cgroup v1 and v2 alike.
+func cgroupsOf(pid int) (map[string]string, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		return nil, fmt.Errorf("read cgroups of process %d: %w", pid, err)
+	}
+	out := map[string]string{}
+	for line := range strings.Lines(string(b)) {
+		i := strings.LastIndexByte(line, ':')
+		if i > 0 {
+			out[line[:i]] = strings.TrimSpace(line[i+1:])
+		}
+	}
+	return out, nil
 }
 
 // Contains reports whether pid belongs to the tree; the answer for a pid
@@ -52,17 +72,17 @@ func (t *Tree) sameNS(pid int) bool {
 	return err == nil && ns == t.ns
 }
 
+// inCgroup reports whether pid is in one of the root's cgroups or below.
 func (t *Tree) inCgroup(pid int) bool {
-	if t.cgroup == "" {
+	if len(t.cgroup) == 0 {
 		return false
 	}
-	b, err := os.ReadFile(t.cgroup)
+	cg, err := cgroupsOf(pid)
 	if err != nil {
 		return false
 	}
-	want := strconv.Itoa(pid)
-	for line := range strings.Lines(string(b)) {
-		if strings.TrimSpace(line) == want {
+	for h, path := range t.cgroup {
+		if p, ok := cg[h]; ok && (p == path || strings.HasPrefix(p, path+"/")) {
 			return true
 		}
 	}

@@ -2,17 +2,20 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sysfence/sysfence/audit"
+	"github.com/sysfence/sysfence/internal/dockertest"
 	"github.com/sysfence/sysfence/internal/testutil"
 	"github.com/sysfence/sysfence/profile"
 )
@@ -215,17 +218,7 @@ func TestViolationsComplain(t *testing.T) {
 	noPrintkRateLimit(t)
 	bin := buildSysfence(t)
 	strict := violationsProfile(t)
-	dir := t.TempDir()
-	workload := func(args ...string) (*exec.Cmd, string) {
-		exe, err := os.Executable()
-		if err != nil {
-			t.Fatal(err)
-		}
-		target := filepath.Join(dir, fmt.Sprintf("x-%d", time.Now().UnixNano()))
-		cmd := exec.Command(bin, append(args, "--", exe, "-test.run=^$", "--", target)...)
-		cmd.Env = append(os.Environ(), runChildEnv+"=violations-workload")
-		return cmd, target
-	}
+	workload := func(args ...string) (*exec.Cmd, string) { return violationsWorkload(t, bin, args...) }
 	if cmd, _ := workload("run", "--profile", strict); cmd.Run() == nil {
 		t.Fatal("the workload ran under the strict profile: it must lack mkdirat and unlinkat")
 	}
@@ -247,7 +240,7 @@ func TestViolationsComplain(t *testing.T) {
 			t.Fatalf("violations --pid %s: groups %q, want %q", pid, got, want)
 		}
 	}
-	out := filepath.Join(dir, "updated.json")
+	out := filepath.Join(t.TempDir(), "updated.json")
 	var stdout, errb bytes.Buffer
 	if code := Run([]string{"violations", "--source", "kmsg", "--pid", pid, "--since", "1m", "--profile", strict, "--update", out},
 		nil, &stdout, &errb); code != ExitOK {
@@ -257,6 +250,20 @@ func TestViolationsComplain(t *testing.T) {
 	if b, err := strictCmd.CombinedOutput(); err != nil {
 		t.Fatalf("workload under the updated profile: %v\n%s\nprofile:\n%s", err, b, readFileBytes(t, out))
 	}
+}
+
+// violationsWorkload returns `sysfence ARGS -- violations-workload DIR`,
+// with a fresh DIR.
+func violationsWorkload(t *testing.T, bin string, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(t.TempDir(), "x")
+	cmd := exec.Command(bin, append(args, "--", exe, "-test.run=^$", "--", target)...)
+	cmd.Env = append(os.Environ(), runChildEnv+"=violations-workload")
+	return cmd, target
 }
 
 // containsPrefixes reports whether each of want begins some element of got.
@@ -284,11 +291,12 @@ func noPrintkRateLimit(t *testing.T) {
 	t.Cleanup(func() { _ = os.WriteFile(path, old, 0o644) })
 }
 
-// buildSysfence builds the sysfence binary into a temporary directory.
+// buildSysfence builds the static sysfence binary into a temporary directory.
 func buildSysfence(t *testing.T) string {
 	t.Helper()
 	exe := filepath.Join(t.TempDir(), "sysfence")
 	build := exec.Command("go", "build", "-o", exe, "github.com/sysfence/sysfence/cmd/sysfence")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0") // static, to copy into containers
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build sysfence: %v\n%s", err, out)
 	}
@@ -296,11 +304,14 @@ func buildSysfence(t *testing.T) string {
 }
 
 // violationsProfile writes Docker's default profile (default action
-// ERRNO) without mkdir, mkdirat, rmdir, unlink and unlinkat.
-func violationsProfile(t *testing.T) string {
+// ERRNO) without the calls drop names (default: mkdir, mkdirat, rmdir,
+// unlink and unlinkat).
+func violationsProfile(t *testing.T, drop ...string) string {
 	t.Helper()
 	p := profile.MustDefault().Clone()
-	drop := []string{"mkdir", "mkdirat", "rmdir", "unlink", "unlinkat"}
+	if drop == nil {
+		drop = []string{"mkdir", "mkdirat", "rmdir", "unlink", "unlinkat"}
+	}
 	for i := range p.Syscalls {
 		p.Syscalls[i].Names = slices.DeleteFunc(p.Syscalls[i].Names, func(n string) bool { return slices.Contains(drop, n) })
 	}
@@ -314,4 +325,59 @@ func violationsProfile(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// TestViolationsContainer runs a Go program that LOGs sigaltstack in a
+// container twice, as its init and through docker exec (not a descendant
+// of init), and once on the host: --container reports the container's two
+// processes and not the host's.
+func TestViolationsContainer(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireSeccomp(t)
+	dockertest.Available(t)
+	noPrintkRateLimit(t)
+	bin := buildSysfence(t)
+	prof := violationsProfile(t, "sigaltstack")
+	name := fmt.Sprintf("sysfence-test-violations-%d", os.Getpid())
+	docker := func(args ...string) string {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "docker", args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", name).Run() })
+	complain := []string{"/sysfence", "run", "--profile", "/p.json", "--complain", "--", "/probe", "sleep"}
+	docker(append([]string{"run", "-d", "--rm", "--name", name, "--label", dockertest.Label,
+		"-v", bin + ":/sysfence:ro", "-v", prof + ":/p.json:ro", dockertest.EnsureImage(t)}, complain...)...)
+	init, err := strconv.Atoi(docker("inspect", "-f", "{{.State.Pid}}", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitComm(t, init, "probe")
+	docker(append([]string{"exec", "-d", name}, complain...)...)
+	host, _ := violationsWorkload(t, bin, "run", "--profile", prof, "--complain")
+	if out, err := host.CombinedOutput(); err != nil {
+		t.Fatalf("host workload: %v\n%s", err, out)
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		rep := violationsJSON(t, "--source", "kmsg", "--container", name, "--since", "1m")
+		var pids []int
+		for _, g := range rep.Groups {
+			if g.Syscall == "sigaltstack" && g.Arch == "x86_64" && g.Comm == "probe" {
+				pids = append(pids, g.PIDs...)
+			}
+			if slices.Contains(g.PIDs, host.Process.Pid) {
+				t.Fatalf("--container reports the host process %d: %+v", host.Process.Pid, g)
+			}
+		}
+		if slices.Contains(pids, init) && len(pids) >= 2 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("--container %s: sigaltstack from pids %v, want init %d and the exec'd process\n%+v", name, pids, init, rep.Groups)
+		}
+	}
 }
