@@ -126,8 +126,12 @@ func violations(cmd *cobra.Command, o *violationsOptions) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	if o.follow {
+		// An interrupt ends following; the summary is printed after it.
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+	}
 	if err := r.Read(ctx, o.follow, c.add); err != nil {
 		return err
 	}

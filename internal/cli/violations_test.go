@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -378,6 +379,70 @@ func TestViolationsContainer(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("--container %s: sigaltstack from pids %v, want init %d and the exec'd process\n%+v", name, pids, init, rep.Groups)
+		}
+	}
+}
+
+// TestViolationsFollow follows an audit log in a sysfence process: a
+// record appended later is printed as it comes, and an interrupt ends
+// the command with the summary.
+func TestViolationsFollow(t *testing.T) {
+	bin := buildSysfence(t)
+	log := filepath.Join(t.TempDir(), "audit.log")
+	if err := os.WriteFile(log, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(t.Context(), bin, "violations", "--follow", "--source", "audit", "--audit-log", log)
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitOutput(t, &out, "source: "+log)
+	f, err := os.OpenFile(log, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(seccompLine(time.Now(), 300, "40000003", 39, "0x7ffc0000") + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitOutput(t, &out, "pid 300  app (/usr/bin/app)  x86 mkdir  LOG")
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("violations --follow after an interrupt: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "1 records, 1 groups") {
+		t.Errorf("no summary after the interrupt:\n%s", out.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a process's output and a test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitOutput waits up to 30 s for want to appear in out.
+func waitOutput(t *testing.T, out *syncBuffer, want string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), want); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("output lacks %q after 30 s:\n%s", want, out.String())
 		}
 	}
 }
