@@ -93,6 +93,7 @@ architectures listing the syscalls the records show P lacks.`,
 // violationsReport is the json output.
 type violationsReport struct {
 	Source   string        `json:"source"`
+	Reason   string        `json:"reason"` // why this source was read
 	Records  int           `json:"records"`
 	Lost     int           `json:"lost"`
 	Groups   []audit.Group `json:"groups"`
@@ -135,15 +136,13 @@ func violations(cmd *cobra.Command, o *violationsOptions) error {
 	if err := r.Read(ctx, o.follow, c.add); err != nil {
 		return err
 	}
-	rep := violationsReport{Source: r.Source, Records: c.sum.Records(), Lost: c.lost, Groups: c.sum.Groups()}
+	rep := violationsReport{Source: r.Source, Reason: why, Records: c.sum.Records(), Lost: c.lost, Groups: c.sum.Groups()}
 	rep.Warnings = c.warnings(r.Source == audit.KmsgPath)
 	if err := writeViolations(c.w, &rep, o.format); err != nil {
 		return err
 	}
-	if o.format == "text" {
-		for _, w := range rep.Warnings {
-			fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
-		}
+	for _, w := range rep.Warnings {
+		fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
 	}
 	if o.update != "" {
 		return updateProfile(cmd, o, rep.Groups)
@@ -186,6 +185,9 @@ func openViolationsSource(o *violationsOptions) (*audit.Reader, string, error) {
 		return r, why, err
 	}
 	r, err := audit.OpenKmsg()
+	if errors.Is(err, os.ErrPermission) {
+		err = fmt.Errorf("%w (run as root, or allow reading the kernel log with sysctl kernel.dmesg_restrict=0)", err)
+	}
 	return r, why, err
 }
 
