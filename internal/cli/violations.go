@@ -245,7 +245,11 @@ func (c *collector) warnings(kmsg bool) []string {
 		if kmsg {
 			fix = "run auditd, or while recording set 'sysctl -w kernel.printk_ratelimit=0'" +
 				" or raise kernel.printk_ratelimit_burst"
-			if l, err := audit.ReadRateLimit(); err == nil {
+			switch l, err := audit.ReadRateLimit(); {
+			case err != nil:
+			case l.Interval == 0:
+				fix += " (the limit is off now)"
+			default:
 				fix += fmt.Sprintf(" (now: at most %d records per %v)", l.Burst, l.Interval)
 			}
 		}
