@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -222,31 +221,17 @@ func runFlags(names []string, log bool) (kernel.Flags, error) {
 	return flags, nil
 }
 
-// capSysAdminBit is CAP_SYS_ADMIN's bit in the capability sets.
-const capSysAdminBit = 21
-
 // requireCapSysAdmin fails unless the effective capabilities hold
 // CAP_SYS_ADMIN, which installing without no_new_privs needs.
 func requireCapSysAdmin() error {
-	data, err := os.ReadFile("/proc/self/status")
+	caps, err := kernel.EffectiveCaps()
 	if err != nil {
-		return fmt.Errorf("read capabilities: %w", err)
+		return err
 	}
-	for line := range strings.Lines(string(data)) {
-		hex, ok := strings.CutPrefix(line, "CapEff:")
-		if !ok {
-			continue
-		}
-		caps, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
-		if err != nil {
-			return fmt.Errorf("read capabilities: CapEff %q: %w", strings.TrimSpace(hex), err)
-		}
-		if caps&(1<<capSysAdminBit) == 0 {
-			return errors.New("check privileges: --no-new-privs=false needs CAP_SYS_ADMIN, which this process lacks")
-		}
-		return nil
+	if caps&(1<<kernel.CapSysAdmin) == 0 {
+		return errors.New("check privileges: --no-new-privs=false needs CAP_SYS_ADMIN, which this process lacks")
 	}
-	return errors.New("read capabilities: /proc/self/status has no CapEff line")
+	return nil
 }
 
 // runKernelName names the running kernel for error messages.
