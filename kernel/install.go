@@ -37,6 +37,9 @@ var flagNames = []struct {
 	{FlagTSync, "SECCOMP_FILTER_FLAG_TSYNC"},
 	{FlagLog, "SECCOMP_FILTER_FLAG_LOG"},
 	{FlagSpecAllow, "SECCOMP_FILTER_FLAG_SPEC_ALLOW"},
+	{FlagNewListener, "SECCOMP_FILTER_FLAG_NEW_LISTENER"},
+	{FlagTSyncESRCH, "SECCOMP_FILTER_FLAG_TSYNC_ESRCH"},
+	{FlagWaitKillableRecv, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"},
 }
 
 // String returns the flags' kernel names joined by "|", or "0".
@@ -115,6 +118,11 @@ func installError(err error) error {
 		return fmt.Errorf("kernel rejected the program or a flag: %w", err)
 	case errors.Is(err, unix.ENOSYS):
 		return fmt.Errorf("%w: %w", ErrNotSupported, err)
+	case errors.Is(err, unix.ENOMEM):
+		// MAX_INSNS_PER_PATH: the kernel refuses a filter when the
+		// filters stacked on the thread, with 4 instructions of overhead
+		// each, would exceed 32768 instructions.
+		return fmt.Errorf("kernel refused the filter: the filters already installed plus this one exceed 32768 instructions (4 more per filter): %w", err)
 	}
 	return err
 }

@@ -19,6 +19,7 @@ const (
 	EINVAL      = unix.EINVAL
 	EMEDIUMTYPE = unix.EMEDIUMTYPE
 	ENOENT      = unix.ENOENT
+	ENOMEM      = unix.ENOMEM
 	ENOSYS      = unix.ENOSYS
 	ENOTSUP     = unix.ENOTSUP
 	EIO         = unix.EIO

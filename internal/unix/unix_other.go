@@ -22,6 +22,7 @@ const (
 	EINVAL      Errno = 0x16
 	EMEDIUMTYPE Errno = 0x7c
 	ENOENT      Errno = 0x2
+	ENOMEM      Errno = 0xc
 	ENOSYS      Errno = 0x26
 	ENOTSUP     Errno = 0x5f
 	EIO         Errno = 0x5
