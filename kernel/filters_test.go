@@ -1,9 +1,7 @@
 package kernel_test
 
 import (
-	"bufio"
 	"errors"
-	"fmt"
 	"os"
 	"reflect"
 	"syscall"
@@ -42,50 +40,14 @@ func init() {
 				return err
 			}
 		}
-		return readyAndWait()
+		return testutil.ReadyAndWait()
 	})
-	testutil.RegisterChild("no-filter", func([]string) error { return readyAndWait() })
-}
-
-// readyAndWait tells the parent the child is set up, then blocks until the
-// parent closes standard input.
-func readyAndWait() error {
-	fmt.Println("ready")
-	_, err := bufio.NewReader(os.Stdin).ReadString('\n')
-	if err != nil && err.Error() != "EOF" {
-		return err
-	}
-	return nil
-}
-
-// startChild starts a waiting child and returns its pid; the child ends
-// when the test does.
-func startChild(t *testing.T, name string) int {
-	t.Helper()
-	cmd := testutil.Child(t, name)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stdin.Close() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if line != "ready\n" {
-		t.Fatalf("child %s: read %q, %v", name, line, err)
-	}
-	return cmd.Process.Pid
+	testutil.RegisterChild("no-filter", func([]string) error { return testutil.ReadyAndWait() })
 }
 
 func TestFiltersInstallationOrder(t *testing.T) {
 	testutil.RequireFilterDump(t)
-	pid := startChild(t, "two-filters")
+	pid := testutil.StartWaitingChild(t, "two-filters")
 	got, err := kernel.Filters(pid)
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +67,7 @@ func TestFiltersInstallationOrder(t *testing.T) {
 
 func TestFiltersErrors(t *testing.T) {
 	testutil.RequireFilterDump(t)
-	noFilter := startChild(t, "no-filter")
+	noFilter := testutil.StartWaitingChild(t, "no-filter")
 	tests := []struct {
 		name string
 		pid  int

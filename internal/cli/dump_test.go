@@ -1,11 +1,8 @@
 package cli_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
-	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -33,41 +30,9 @@ func init() {
 		if err := kernel.Install(dumpFilter, kernel.FlagTSync); err != nil {
 			return err
 		}
-		return readyAndWait()
+		return testutil.ReadyAndWait()
 	})
-	testutil.RegisterChild("unfiltered", func([]string) error { return readyAndWait() })
-}
-
-// readyAndWait tells the parent the child is set up, then blocks until the
-// parent closes standard input.
-func readyAndWait() error {
-	fmt.Println("ready")
-	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
-	return nil
-}
-
-// startChild starts a waiting child and returns its pid; it ends with the
-// test.
-func startChild(t *testing.T, name string) int {
-	t.Helper()
-	cmd := testutil.Child(t, name)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stdin.Close(); _ = cmd.Wait() })
-	if line, err := bufio.NewReader(stdout).ReadString('\n'); line != "ready\n" {
-		t.Fatalf("child %s: read %q, %v", name, line, err)
-	}
-	return cmd.Process.Pid
+	testutil.RegisterChild("unfiltered", func([]string) error { return testutil.ReadyAndWait() })
 }
 
 func TestDumpUsage(t *testing.T) {
@@ -107,7 +72,7 @@ func TestDumpNoSuchContainer(t *testing.T) {
 
 func TestDumpProcess(t *testing.T) {
 	testutil.RequireFilterDump(t)
-	pid := strconv.Itoa(startChild(t, "filtered"))
+	pid := strconv.Itoa(testutil.StartWaitingChild(t, "filtered"))
 	r := mustRun(t, "", "dump", "--pid", pid, "--format", "disasm")
 	want := "# filter 1 of 1 (4 instructions; 1 = oldest)\n" + bpf.Disassemble(dumpFilter)
 	if r.stdout != want {
@@ -127,7 +92,7 @@ func TestDumpProcess(t *testing.T) {
 
 func TestDumpUnfiltered(t *testing.T) {
 	testutil.RequireFilterDump(t)
-	pid := strconv.Itoa(startChild(t, "unfiltered"))
+	pid := strconv.Itoa(testutil.StartWaitingChild(t, "unfiltered"))
 	r := run(t, "", "dump", "--pid", pid)
 	wantFail(t, r, cli.ExitFailure, "no seccomp filter")
 	if strings.TrimSpace(r.stdout) != "" {
