@@ -11,14 +11,7 @@ import (
 // filter too: the reference semantics and the compiler must give the same
 // action (the compiler may refuse a profile, never differ silently).
 func TestCompilerAgrees(t *testing.T) {
-	var cases []evalCase
-	cases = append(cases, rule2Cases()...)
-	cases = append(cases, rule3Cases()...)
-	cases = append(cases, rule4Cases()...)
-	cases = append(cases, rule5Cases()...)
-	cases = append(cases, rule5MultiplexCases()...)
-	cases = append(cases, rule6Cases()...)
-	for _, c := range cases {
+	for _, c := range allEvalCases() {
 		t.Run(c.name, func(t *testing.T) {
 			prog, err := compiler.Compile(c.res, compiler.Options{})
 			if err != nil {

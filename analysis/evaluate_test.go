@@ -73,15 +73,18 @@ type evalCase struct {
 	arch   *syscalls.Arch // expected Verdict.Arch; nil: not checked
 }
 
-func TestEvaluate(t *testing.T) {
+// allEvalCases lists every row, grouped by the DESIGN semantics rule it
+// exercises.
+func allEvalCases() []evalCase {
 	var cases []evalCase
-	cases = append(cases, rule2Cases()...)
-	cases = append(cases, rule3Cases()...)
-	cases = append(cases, rule4Cases()...)
-	cases = append(cases, rule5Cases()...)
-	cases = append(cases, rule5MultiplexCases()...)
-	cases = append(cases, rule6Cases()...)
-	for _, c := range cases {
+	for _, rule := range [][]evalCase{rule2Cases(), rule3Cases(), rule4Cases(), rule5Cases(), rule5MultiplexCases(), rule6Cases()} {
+		cases = append(cases, rule...)
+	}
+	return cases
+}
+
+func TestEvaluate(t *testing.T) {
+	for _, c := range allEvalCases() {
 		t.Run(c.name, func(t *testing.T) {
 			v := Evaluate(c.res, c.token, c.nr, c.args)
 			if v.Action != c.want || v.Reason != c.reason {
