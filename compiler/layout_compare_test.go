@@ -21,18 +21,6 @@ type layout struct {
 	insns []bpf.Instruction
 }
 
-// layoutProbes are the argument-checked calls whose cost the README
-// quotes, on x86_64: clone as glibc's pthread_create calls it,
-// socket(AF_INET, SOCK_STREAM), and personality(0xffffffff).
-var layoutProbes = []struct {
-	name string
-	args [6]uint64
-}{
-	{"clone", [6]uint64{0x3d0f00}},
-	{"socket", [6]uint64{2, 1}},
-	{"personality", [6]uint64{0xffffffff}},
-}
-
 // TestLayoutComparison builds three filters for Docker's default profile
 // (x86_64, default capabilities, kernel 6.18): (a) what Docker 20.10 with
 // runc 1.1.5 loads, libseccomp's linear layout behind runc's ENOSYS stub;
@@ -115,8 +103,8 @@ func layoutInputs(res *profile.Resolved) []input {
 	inputs := inputsFor(res, arches...)
 	for _, a := range arches {
 		for _, nr := range numbersFor(a) {
-			for _, p := range layoutProbes {
-				inputs = append(inputs, input{arch: a, data: bpf.Data{Nr: int32(nr), Arch: a.Audit, Args: p.args}})
+			for _, p := range compiler.ProbeCalls {
+				inputs = append(inputs, input{arch: a, data: bpf.Data{Nr: int32(nr), Arch: a.Audit, Args: p.Args}})
 			}
 		}
 	}
@@ -180,11 +168,11 @@ func layoutTable(t *testing.T, layouts []layout) string {
 	for _, a := range arches {
 		fmt.Fprintf(&b, " %s mean | %s max |", a.Name, a.Name)
 	}
-	for _, p := range layoutProbes {
-		fmt.Fprintf(&b, " %s |", probeLabel(p.name, p.args))
+	for _, p := range compiler.ProbeCalls {
+		fmt.Fprintf(&b, " %s |", probeLabel(p.Name, p.Args))
 	}
 	b.WriteString(" x86_64 cacheable |\n|---|--:|")
-	b.WriteString(strings.Repeat("--:|", 2*len(arches)+len(layoutProbes)+1) + "\n")
+	b.WriteString(strings.Repeat("--:|", 2*len(arches)+len(compiler.ProbeCalls)+1) + "\n")
 	for _, l := range layouts {
 		vm, err := bpf.NewProgram(l.insns)
 		if err != nil {
@@ -195,9 +183,9 @@ func layoutTable(t *testing.T, layouts []layout) string {
 			s := measure(vm, a)
 			fmt.Fprintf(&b, " %.1f | %d |", s.mean, s.max)
 		}
-		for _, p := range layoutProbes {
-			nr, _ := syscalls.X86_64.Number(p.name)
-			d := bpf.Data{Nr: int32(nr), Arch: syscalls.X86_64.Audit, Args: p.args}
+		for _, p := range compiler.ProbeCalls {
+			nr, _ := syscalls.X86_64.Number(p.Name)
+			d := bpf.Data{Nr: int32(nr), Arch: syscalls.X86_64.Audit, Args: p.Args}
 			fmt.Fprintf(&b, " %d (%s) |", vm.PathLength(d, false), profile.FormatRet(vm.Run(d, false)))
 		}
 		fmt.Fprintf(&b, " %d |\n", cacheable(l.insns))

@@ -40,13 +40,17 @@ type ProbeStats struct {
 	Verdict string    `json:"verdict"`
 }
 
-// probeCalls are the argument-checked calls of Docker's default profile
+// ProbeCall is a system call with arguments whose path length Stats reports.
+type ProbeCall struct {
+	Name string
+	Args [6]uint64
+}
+
+// ProbeCalls are the argument-checked calls of Docker's default profile
 // whose cost the README reports: clone as glibc's pthread_create calls it,
-// socket(AF_INET), and personality(0xffffffff), the query glibc makes.
-var probeCalls = []struct {
-	name string
-	args [6]uint64
-}{
+// socket(AF_INET, SOCK_STREAM), and personality(0xffffffff), the query
+// glibc makes.
+var ProbeCalls = []ProbeCall{
 	{"clone", [6]uint64{0x3d0f00}},
 	{"socket", [6]uint64{2, 1}},
 	{"personality", [6]uint64{0xffffffff}},
@@ -62,14 +66,14 @@ func (p *Program) Stats() Stats {
 	}
 	for _, t := range p.tables {
 		s.Arches = append(s.Arches, archStats(p, vm, t))
-		for _, c := range probeCalls {
-			nr, ok := t.arch.Number(c.name)
+		for _, c := range ProbeCalls {
+			nr, ok := t.arch.Number(c.Name)
 			if !ok {
 				continue
 			}
-			d := bpf.Data{Nr: int32(nr), Arch: t.arch.Audit, Args: c.args}
+			d := bpf.Data{Nr: int32(nr), Arch: t.arch.Audit, Args: c.Args}
 			s.Probes = append(s.Probes, ProbeStats{
-				Arch: t.arch.Name, Syscall: c.name, Args: c.args,
+				Arch: t.arch.Name, Syscall: c.Name, Args: c.Args,
 				Path:    vm.PathLength(d, t.arch.BigEndian),
 				Verdict: profile.FormatRet(vm.Run(d, t.arch.BigEndian)),
 			})
