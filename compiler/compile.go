@@ -71,14 +71,14 @@ func Compile(res *profile.Resolved, opts Options) (*Program, error) {
 }
 
 // enosys is runc's ENOSYS stub verdict.
-var enosys = &decision{fallback: profile.Action{Kind: profile.Errno, Data: profile.ENOSYS}, reason: ReasonENOSYS, entry: -1}
+var enosys = &decision{fallback: profile.Action{Kind: profile.Errno, Data: profile.ENOSYS}}
 
 var killThread = profile.Action{Kind: profile.KillThread}
 
 // emitProgram lays out the whole filter: arch dispatch, then per audit-arch
 // token a search tree over number ranges, then one `ret` per action.
 func (e *emitter) emitProgram(res *profile.Resolved, tables []*archTable) {
-	rest := &decision{fallback: res.DefaultAction, reason: ReasonDefault, entry: -1}
+	rest := &decision{fallback: res.DefaultAction}
 	tokens, byToken := groupByToken(tables)
 
 	e.b.Emit(bpf.LoadAbs(bpf.OffsetArch))
@@ -173,7 +173,7 @@ type tokenSpace struct {
 
 func newTokenSpace(tables []*archTable, rest *decision) *tokenSpace {
 	sp := &tokenSpace{rest: rest,
-		guard: &decision{fallback: killThread, reason: ReasonX32Guard, entry: -1}}
+		guard: &decision{fallback: killThread}}
 	for _, t := range tables {
 		if t.arch == syscalls.X32 {
 			sp.x32 = t

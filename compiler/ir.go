@@ -31,38 +31,7 @@ type irRule struct {
 type decision struct {
 	rules    []irRule
 	fallback profile.Action
-	// reason says why a constant decision was taken, for explain and stats.
-	reason Reason
-	entry  int    // deciding entry of an unconditional rule, else -1
-	name   string // the syscall, for argument checks
-}
-
-// Reason tells which part of Docker's semantics decided a verdict.
-type Reason uint8
-
-// The reasons a verdict can have.
-const (
-	ReasonDefault  Reason = iota // no rule names the call: the default action
-	ReasonRule                   // a profile entry decided it
-	ReasonBadArch                // the architecture is not in the filter
-	ReasonENOSYS                 // runc's stub: a number above every named call
-	ReasonX32Guard               // x86_64 filter without x32: x32 numbers are killed
-)
-
-func (r Reason) String() string {
-	switch r {
-	case ReasonDefault:
-		return "default action"
-	case ReasonRule:
-		return "rule"
-	case ReasonBadArch:
-		return "architecture not in filter"
-	case ReasonENOSYS:
-		return "ENOSYS stub (number above every syscall the profile names)"
-	case ReasonX32Guard:
-		return "x32 guard (x32 ABI not in filter)"
-	}
-	return fmt.Sprintf("reason(%d)", r)
+	name     string // the syscall, for argument checks (hot values)
 }
 
 func (d *decision) constant() bool { return len(d.rules) == 0 }
@@ -192,11 +161,11 @@ func expandRules(a *syscalls.Arch, rules []profile.Rule, number func(*syscalls.A
 func merge(a *syscalls.Arch, nr uint32, rules []archRule, def profile.Action, x86AndX86_64 bool) (*decision, error) {
 	for _, r := range rules {
 		if len(r.conds) == 0 {
-			return &decision{fallback: r.action, reason: ReasonRule, entry: r.entry}, nil
+			return &decision{fallback: r.action}, nil
 		}
 	}
 	name, _ := a.SyscallName(nr)
-	d := &decision{fallback: def, reason: ReasonDefault, entry: -1, name: name}
+	d := &decision{fallback: def, name: name}
 	for _, r := range rules {
 		ir := irRule{entry: r.entry, action: r.action, conds: slices.Clone(r.conds)}
 		sort.SliceStable(ir.conds, func(i, j int) bool { return ir.conds[i].arg < ir.conds[j].arg })
