@@ -3,8 +3,6 @@ package kernel
 import (
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"unsafe"
 
 	"github.com/sysfence/sysfence/internal/unix"
@@ -78,26 +76,4 @@ func Release() (string, error) {
 		return "", fmt.Errorf("read kernel release: %w", err)
 	}
 	return r, nil
-}
-
-// ReleaseAtLeast reports whether a release string such as
-// "6.18.44-fc-v782" is at least major.minor.
-func ReleaseAtLeast(release string, major, minor int) (bool, error) {
-	fields := strings.SplitN(release, ".", 3)
-	if len(fields) < 2 {
-		return false, fmt.Errorf("parse kernel release %q: want MAJOR.MINOR", release)
-	}
-	maj, err := strconv.Atoi(fields[0])
-	if err != nil {
-		return false, fmt.Errorf("parse kernel release %q: %w", release, err)
-	}
-	minStr := fields[1]
-	if i := strings.IndexFunc(minStr, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
-		minStr = minStr[:i]
-	}
-	mnr, err := strconv.Atoi(minStr)
-	if err != nil {
-		return false, fmt.Errorf("parse kernel release %q: %w", release, err)
-	}
-	return maj > major || maj == major && mnr >= minor, nil
 }

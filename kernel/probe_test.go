@@ -7,6 +7,7 @@ import (
 	"github.com/sysfence/sysfence/internal/testutil"
 	"github.com/sysfence/sysfence/internal/unix"
 	"github.com/sysfence/sysfence/kernel"
+	"github.com/sysfence/sysfence/profile"
 )
 
 // TestHaveFlag probes every flag on the running kernel (Linux ≥ 5.19 knows
@@ -17,10 +18,11 @@ func TestHaveFlag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recent, err := kernel.ReleaseAtLeast(release, 5, 19)
+	kv, err := profile.ParseKernel(release)
 	if err != nil {
 		t.Fatal(err)
 	}
+	recent := kv.AtLeast(profile.KernelVersion{Major: 5, Minor: 19})
 	flags := []struct {
 		name string
 		f    kernel.Flags
@@ -64,33 +66,6 @@ func TestGetNotifSizes(t *testing.T) {
 	// struct seccomp_data has been 64 bytes since Linux 3.5.
 	if s.Data != 64 || s.Notif < 80 || s.Resp < 24 {
 		t.Errorf("GetNotifSizes() = %+v; want data 64, notif ≥ 80, resp ≥ 24", s)
-	}
-}
-
-func TestReleaseAtLeast(t *testing.T) {
-	tests := []struct {
-		release      string
-		major, minor int
-		want         bool
-		wantErr      bool
-	}{
-		{"6.18.44-fc-v782", 5, 11, true, false},
-		{"5.11.0", 5, 11, true, false},
-		{"5.10.220-generic", 5, 11, false, false},
-		{"4.19", 5, 0, false, false},
-		{"5.4rc1", 5, 4, true, false},
-		{"10.0.0", 6, 1, true, false},
-		{"linux", 5, 11, false, true},
-		{"x.1", 5, 11, false, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.release, func(t *testing.T) {
-			got, err := kernel.ReleaseAtLeast(tt.release, tt.major, tt.minor)
-			if (err != nil) != tt.wantErr || got != tt.want {
-				t.Errorf("ReleaseAtLeast(%q, %d, %d) = %v, %v; want %v, error %v",
-					tt.release, tt.major, tt.minor, got, err, tt.want, tt.wantErr)
-			}
-		})
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sysfence/sysfence/bpf"
 	"github.com/sysfence/sysfence/kernel"
+	"github.com/sysfence/sysfence/profile"
 )
 
 func init() { commands = append(commands, newProbeCmd) }
@@ -249,7 +250,7 @@ func probeNotifSizes() probeItem {
 }
 
 func probeActionCache(env probeEnv, release string) probeItem {
-	ok, err := kernel.ReleaseAtLeast(release, 5, 11)
+	ok, err := releaseAtLeast(release, 5, 11)
 	debug := "; " + env.seccompCache + " absent (CONFIG_SECCOMP_CACHE_DEBUG off)"
 	if exists(env.seccompCache) {
 		debug = "; " + env.seccompCache + " present"
@@ -317,4 +318,14 @@ func writeProbeText(w io.Writer, r *probeReport) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// releaseAtLeast reports whether a kernel release ("6.18.44-generic") is at
+// least major.minor.
+func releaseAtLeast(release string, major, minor uint64) (bool, error) {
+	kv, err := profile.ParseKernel(release)
+	if err != nil {
+		return false, err
+	}
+	return kv.AtLeast(profile.KernelVersion{Major: major, Minor: minor}), nil
 }

@@ -136,7 +136,7 @@ func probeMemlock(release string) probeItem {
 	if cur != kernel.Unlimited {
 		value = fmt.Sprintf("%d KiB", cur/1024)
 	}
-	if memcg, _ := kernel.ReleaseAtLeast(release, 5, 11); memcg {
+	if memcg, _ := releaseAtLeast(release, 5, 11); memcg {
 		return item("memlock", value+" (not used: BPF memory is charged to the memory cgroup since Linux 5.11)", nil)
 	}
 	if cur == kernel.Unlimited || cur >= 64<<20 {

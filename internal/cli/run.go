@@ -236,7 +236,7 @@ func requireCapSysAdmin() error {
 
 // runKernelName names the running kernel for error messages.
 func runKernelName() string {
-	r, err := hostRelease()
+	r, err := kernel.Release()
 	if err != nil {
 		return "(unknown release)"
 	}

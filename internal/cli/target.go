@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sysfence/sysfence/compiler"
+	"github.com/sysfence/sysfence/kernel"
 	"github.com/sysfence/sysfence/profile"
 	"github.com/sysfence/sysfence/syscalls"
 )
@@ -50,8 +51,8 @@ func (f *targetFlags) target() (profile.Target, error) {
 	}
 	release := f.kernel
 	if release == "" {
-		if release, err = hostRelease(); err != nil {
-			return t, err
+		if release, err = kernel.Release(); err != nil {
+			return t, fmt.Errorf("%w (give --kernel X.Y)", err)
 		}
 	}
 	if t.Kernel, err = profile.ParseKernel(release); err != nil {
@@ -156,13 +157,4 @@ func compileProfile(cmd *cobra.Command, arg string, tf *targetFlags) (*compiler.
 		return nil, nil, err
 	}
 	return prog, res, nil
-}
-
-// hostRelease is this kernel's release string, e.g. "6.18.44-generic".
-func hostRelease() (string, error) {
-	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
-	if err != nil {
-		return "", fmt.Errorf("read kernel version (use --kernel X.Y): %w", err)
-	}
-	return strings.TrimSpace(string(b)), nil
 }
