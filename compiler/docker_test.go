@@ -14,6 +14,7 @@ import (
 	"github.com/sysfence/sysfence/compiler"
 	"github.com/sysfence/sysfence/internal/dockertest"
 	"github.com/sysfence/sysfence/internal/testutil"
+	"github.com/sysfence/sysfence/kernel"
 	"github.com/sysfence/sysfence/profile"
 	"github.com/sysfence/sysfence/syscalls"
 )
@@ -173,11 +174,11 @@ func applyCaps(add, drop []string) ([]string, error) {
 }
 
 func hostRelease(t *testing.T) string {
-	out, err := exec.Command("uname", "-r").Output()
+	r, err := kernel.Release()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return strings.TrimSpace(string(out))
+	return r
 }
 
 // knownNames is the syscall table of the engine's libseccomp, read with
