@@ -36,10 +36,10 @@ type valueKey struct {
 
 // ebpfSession is a loaded, attached recording program and its maps.
 type ebpfSession struct {
-	cfg                                         progConfig
+	cfg                                          progConfig
 	armed, counts, specs, values, distinct, lost *ebpf.Map
-	prog                                        *ebpf.Program
-	link                                        link.Link
+	prog                                         *ebpf.Program
+	link                                         link.Link
 }
 
 // statusOffset finds offsetof(struct task_struct, thread_info.status) in the

@@ -21,14 +21,14 @@ import (
 type Observation struct {
 	Backend string    `json:"backend"` // "ebpf" or "ptrace"
 	Why     string    `json:"why,omitempty"`
-	Target  string    `json:"target"`            // what was recorded, for people
-	Started time.Time `json:"started"`           // when recording began
-	Seconds float64   `json:"seconds"`           // how long it ran
-	ABIs    []ABI     `json:"abis"`              // sorted by arch name
-	Lost    Loss      `json:"lost"`              // data the recording could not keep
-	Notes   []string  `json:"notes,omitempty"`   // facts a reader of the profile needs
-	Runs    int       `json:"runs,omitempty"`    // recordings merged into this one (0 means 1)
-	Added   []string  `json:"added,omitempty"`   // calls added that were not observed, with why
+	Target  string    `json:"target"`          // what was recorded, for people
+	Started time.Time `json:"started"`         // when recording began
+	Seconds float64   `json:"seconds"`         // how long it ran
+	ABIs    []ABI     `json:"abis"`            // sorted by arch name
+	Lost    Loss      `json:"lost"`            // data the recording could not keep
+	Notes   []string  `json:"notes,omitempty"` // facts a reader of the profile needs
+	Runs    int       `json:"runs,omitempty"`  // recordings merged into this one (0 means 1)
+	Added   []string  `json:"added,omitempty"` // calls added that were not observed, with why
 }
 
 // ABI is the calls seen on one system call table: x86_64, x86 (i386 compat)
