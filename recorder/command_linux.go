@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -61,15 +62,11 @@ func RecordEBPF(ctx context.Context, cmd *exec.Cmd, opts Options) (*Observation,
 	if err != nil {
 		return nil, exit, err
 	}
-	t, err := sess.read(cg.id, opts.Args)
+	o, err := finish(sess, cg.id, opts, started, "command: "+strings.Join(cmd.Args, " "))
 	if err != nil {
 		return nil, exit, err
 	}
-	t.b.addLaunch()
-	o := &Observation{Backend: "ebpf", Target: "command: " + strings.Join(cmd.Args, " "), Started: started,
-		Seconds: time.Since(started).Seconds(), Lost: t.lost}
-	t.b.fill(o)
-	o.addNotes()
+	addLaunch(o)
 	return o, exit, nil
 }
 
@@ -191,12 +188,11 @@ func reportProgress(report func(Progress), started time.Time, sample func() Prog
 	return func() { close(quit); <-finished }
 }
 
-// addNotes writes the notes every recording carries.
+// addNotes writes the notes a recording carries.
 func (o *Observation) addNotes() {
-	o.Notes = append(o.Notes, launchNote)
-	if a := o.ABI("x86_64"); a != nil {
+	for _, a := range o.ABIs {
 		for _, c := range a.Calls {
-			if c.Name == "clone3" {
+			if c.Name == "clone3" && !slices.Contains(o.Notes, Clone3Note) {
 				o.Notes = append(o.Notes, Clone3Note)
 			}
 		}

@@ -255,3 +255,30 @@ func (b *builder) fill(o *Observation) {
 	}
 	slices.SortFunc(o.ABIs, func(a, b ABI) int { return strings.Compare(a.Arch, b.Arch) })
 }
+
+// merge adds the calls and values of o to b.
+func (b *builder) merge(o *Observation) {
+	for _, a := range o.ABIs {
+		arch, err := syscalls.Lookup(a.Arch)
+		if err != nil {
+			continue
+		}
+		for _, c := range a.Calls {
+			b.count(arch, c.Nr, c.Count)
+			for _, set := range c.Args {
+				ci := slices.IndexFunc(Captures, func(capt Capture) bool { return capt.ID == set.Capture })
+				if ci < 0 {
+					continue
+				}
+				for _, v := range set.Values {
+					var t [2]uint64
+					copy(t[:], v)
+					b.value(arch, c.Nr, ci, t)
+				}
+				if set.Overflow {
+					b.overflow(arch, c.Nr, ci)
+				}
+			}
+		}
+	}
+}

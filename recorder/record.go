@@ -52,9 +52,18 @@ func (e Exit) String() string {
 // launchNote explains why execve is in every recording of a command.
 const launchNote = "execve is included: it is the call that starts the recorded command, made before the recording sees the new program"
 
-// addLaunch records the execve that starts a recorded command: it is made by
-// the recorder's own child on the native ABI just before the command runs,
-// and a profile enforced with `sysfence run` must allow it.
+// addLaunch adds to a command's recording the execve that starts it: the
+// recorder's own child makes it on the native ABI just before the command
+// runs, and a profile enforced with `sysfence run` must allow it.
+func addLaunch(o *Observation) {
+	b := newBuilder()
+	b.addLaunch()
+	b.merge(o)
+	b.fill(o)
+	o.Notes = append(o.Notes, launchNote)
+}
+
+// addLaunch counts the launching execve into b (see addLaunch).
 func (b *builder) addLaunch() {
 	nr, _ := syscalls.X86_64.Number("execve")
 	b.count(syscalls.X86_64, nr, 1)
