@@ -176,7 +176,7 @@ func (s *callSummary) conditionalEntries() []profile.Syscall {
 		out = append(out, profile.Syscall{Names: []string{s.name}, Action: profile.Allow, Args: args})
 		shown = append(shown, formatTuple(t))
 	}
-	out[0].Comment = fmt.Sprintf("%s observed %d times, only with %s %s (%s)", s.name, s.count, s.rule.ID, strings.Join(shown, ", "), s.rule.Why)
+	out[0].Comment = fmt.Sprintf("%s: %d calls observed, all with %s %s (%s)", s.name, s.count, s.rule.ID, strings.Join(shown, ", "), s.rule.Why)
 	return out
 }
 
