@@ -51,11 +51,10 @@ type merger struct {
 
 // mergedCall is what the inputs say of one call name.
 type mergedCall struct {
-	inputs     map[int]bool // inputs that allow it in some form
-	free       bool         // some input allows it without conditions
-	conds      [][]profile.Arg
-	deny       *profile.Syscall // first unconditional non-ALLOW entry, for calls nobody allows freely
-	denyInputs int
+	inputs map[int]bool // inputs that allow it in some form
+	free   bool         // some input allows it without conditions
+	conds  [][]profile.Arg
+	deny   *profile.Syscall // first unconditional non-ALLOW entry, for calls nobody allows freely
 }
 
 func (m *merger) call(name string) *mergedCall {
@@ -105,7 +104,6 @@ func (m *merger) add(in Input) error {
 			case len(e.Args) > 0:
 				return fmt.Errorf("merge: %s: conditional %s rules are not merged, only conditional SCMP_ACT_ALLOW", path, e.Action)
 			default:
-				c.denyInputs++
 				if c.deny == nil {
 					d := e
 					d.Names, d.Comment = nil, ""
