@@ -153,11 +153,6 @@ func (s *ebpfSession) Close() {
 	}
 }
 
-// arm makes the program record tasks of cgroup id.
-func (s *ebpfSession) arm(id uint64) error {
-	return s.armed.Put(id, uint64(1))
-}
-
 // armedCgroups lists the cgroups the program has armed, by user space or by
 // itself.
 func (s *ebpfSession) armedCgroups() ([]uint64, error) {

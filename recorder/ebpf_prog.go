@@ -374,8 +374,8 @@ func emitCapture(e *emitter, m progMaps, k int) {
 }
 
 // emitArm arms the current cgroup when runc's init process installs its
-// seccomp filter (seccomp(SECCOMP_SET_MODE_FILTER, …) or
-// prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, …)) or calls execve. The filter
+// seccomp filter (seccomp(SECCOMP_SET_MODE_FILTER, flags, prog) or
+// prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog)) or calls execve. The filter
 // installation itself is not counted (it runs before the filter exists);
 // execve is.
 func emitArm(e *emitter, m progMaps) {
@@ -400,14 +400,21 @@ func emitArm(e *emitter, m progMaps) {
 		e.call(asm.FnProbeReadKernel)
 		e.emit(asm.JNE.Imm(asm.R0, 0, "exit"), asm.LoadMem(asm.R1, asm.R10, stTmp, asm.DWord))
 	}
+	// libseccomp probes filter flags with seccomp(SET_MODE_FILTER, flag,
+	// NULL) long before runc installs the filter: only a call with a
+	// program pointer arms.
 	e.label("arm_seccomp")
 	readArg(0)
-	e.emit(asm.JNE.Imm(asm.R1, setModeFilter, "exit"), asm.Ja.Label("arm_check_comm"))
+	e.emit(asm.JNE.Imm(asm.R1, setModeFilter, "exit"))
+	readArg(2)
+	e.emit(asm.JEq.Imm(asm.R1, 0, "exit"), asm.Ja.Label("arm_check_comm"))
 	e.label("arm_prctl")
 	readArg(0)
 	e.emit(asm.JNE.Imm(asm.R1, prSetSeccomp, "exit"))
 	readArg(1)
 	e.emit(asm.JNE.Imm(asm.R1, modeFilter, "exit"))
+	readArg(2)
+	e.emit(asm.JEq.Imm(asm.R1, 0, "exit"))
 	e.label("arm_check_comm")
 	e.stackPtr(asm.R1, stComm)
 	e.emit(asm.Mov.Imm(asm.R2, 16))
