@@ -1,0 +1,35 @@
+//go:build !linux
+
+package recorder
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+)
+
+func notLinux(what string) error {
+	return fmt.Errorf("%s needs Linux, this is %s", what, runtime.GOOS)
+}
+
+// RecordCommand needs Linux.
+func RecordCommand(ctx context.Context, cmd *exec.Cmd, opts Options) (*Observation, Exit, error) {
+	return nil, Exit{}, notLinux("recording")
+}
+
+// RecordEBPF needs Linux.
+func RecordEBPF(ctx context.Context, cmd *exec.Cmd, opts Options) (*Observation, Exit, error) {
+	return nil, Exit{}, notLinux("eBPF recording")
+}
+
+// RecordContainer needs Linux.
+func RecordContainer(ctx context.Context, name string, opts Options) (*Observation, error) {
+	return nil, notLinux("recording a container")
+}
+
+// RecordDocker needs Linux.
+func RecordDocker(ctx context.Context, args []string, stdio [3]*os.File, opts Options) (*Observation, Exit, error) {
+	return nil, Exit{}, notLinux("recording a container")
+}
