@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
@@ -44,8 +45,11 @@ type ebpfSession struct {
 
 // statusOffset finds offsetof(struct task_struct, thread_info.status) in the
 // running kernel's BTF: the program reads TS_COMPAT there to tell i386 calls
-// from x86_64 ones, as seccomp does.
-func statusOffset() (int32, error) {
+// from x86_64 ones, as seccomp does. Parsing the kernel's BTF takes tens of
+// milliseconds, so it is done once.
+var statusOffset = sync.OnceValues(readStatusOffset)
+
+func readStatusOffset() (int32, error) {
 	spec, err := btf.LoadKernelSpec()
 	if err != nil {
 		return 0, fmt.Errorf("reading kernel BTF (/sys/kernel/btf/vmlinux, CONFIG_DEBUG_INFO_BTF): %w", err)
