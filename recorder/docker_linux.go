@@ -88,7 +88,7 @@ func RecordContainer(ctx context.Context, name string, opts Options) (*Observati
 // recording goes on after docker run returns, until the container exits.
 // Cancelling ctx asks the container to stop (SIGTERM through docker run's
 // signal proxy, or docker stop) and keeps what was recorded.
-func RecordDocker(ctx context.Context, args []string, stdio [3]*os.File, opts Options) (*Observation, Exit, error) {
+func RecordDocker(ctx context.Context, args []string, stdio Stdio, opts Options) (*Observation, Exit, error) {
 	if why := ebpfUnavailable(); why != nil {
 		return nil, Exit{}, fmt.Errorf("recording a container needs the eBPF back end: %w", why)
 	}
@@ -109,7 +109,7 @@ func RecordDocker(ctx context.Context, args []string, stdio [3]*os.File, opts Op
 	defer sess.Close()
 
 	cmd := exec.Command(dockerCLI, append([]string{"run", "--cidfile", cidFile}, args...)...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio[0], stdio[1], stdio[2]
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.In, stdio.Out, stdio.Err
 	started := time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, Exit{}, fmt.Errorf("docker run: %w", err)

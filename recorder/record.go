@@ -2,6 +2,7 @@ package recorder
 
 import (
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/sysfence/sysfence/syscalls"
@@ -33,6 +34,12 @@ type Progress struct {
 // terminal.
 func (p Progress) String() string {
 	return fmt.Sprintf("%6.1fs  %d syscalls  %d distinct  %d lost", p.Elapsed.Seconds(), p.Calls, p.Distinct, p.Lost)
+}
+
+// Stdio are the standard streams of a command the recorder starts.
+type Stdio struct {
+	In       io.Reader
+	Out, Err io.Writer
 }
 
 // Exit is how a recorded command ended.

@@ -5,7 +5,6 @@ package recorder
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"runtime"
 )
@@ -30,6 +29,6 @@ func RecordContainer(ctx context.Context, name string, opts Options) (*Observati
 }
 
 // RecordDocker needs Linux.
-func RecordDocker(ctx context.Context, args []string, stdio [3]*os.File, opts Options) (*Observation, Exit, error) {
+func RecordDocker(ctx context.Context, args []string, stdio Stdio, opts Options) (*Observation, Exit, error) {
 	return nil, Exit{}, notLinux("recording a container")
 }

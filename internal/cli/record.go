@@ -169,7 +169,11 @@ func (o *recordOptions) record(cmd *cobra.Command, args []string, opts recorder.
 	case o.docker:
 		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		return recorder.RecordDocker(ctx, args, stdFiles(cmd), opts)
+		stdio := recorder.Stdio{In: cmd.InOrStdin(), Out: cmd.OutOrStdout(), Err: cmd.ErrOrStderr()}
+		if o.out == "" || o.out == "-" {
+			stdio.Out = cmd.ErrOrStderr() // standard output carries the profile
+		}
+		return recorder.RecordDocker(ctx, args, stdio, opts)
 	}
 	// The command gets the terminal's Ctrl-C itself; sysfence keeps
 	// recording until it and its descendants have exited.
@@ -203,20 +207,6 @@ func unwrapExec(err error) error {
 		return ee.Err
 	}
 	return err
-}
-
-func stdFiles(cmd *cobra.Command) [3]*os.File {
-	files := [3]*os.File{os.Stdin, os.Stdout, os.Stderr}
-	if f, ok := cmd.InOrStdin().(*os.File); ok {
-		files[0] = f
-	}
-	if f, ok := cmd.OutOrStdout().(*os.File); ok {
-		files[1] = f
-	}
-	if f, ok := cmd.ErrOrStderr().(*os.File); ok {
-		files[2] = f
-	}
-	return files
 }
 
 // writeRecording writes the observation, or the profile generated from it.
