@@ -93,17 +93,7 @@ func TestProgramSlots(t *testing.T) {
 	defer sess.Close()
 	sess.link.Close() // only the test runs count: detach, then forget what the tracepoint saw
 	sess.link = nil
-	var k countKey
-	var keys []countKey
-	var per []uint64
-	for it := sess.counts.Iterate(); it.Next(&k, &per); {
-		keys = append(keys, k)
-	}
-	for _, k := range keys {
-		if err := sess.counts.Delete(k); err != nil {
-			t.Fatal(err)
-		}
-	}
+	resetCounts(t, sess)
 	for _, id := range []int64{x32Bit | 41, x32Bit | 41, 39, -1, 5000, x32Bit | 5000} {
 		if _, err := sess.prog.Run(&ebpf.RunOptions{Context: []uint64{0, uint64(id)}}); err != nil {
 			testutil.Unavailable(t, "BPF_PROG_TEST_RUN on a raw tracepoint program: %v", err)
@@ -166,6 +156,7 @@ func TestProgramCompatBranch(t *testing.T) {
 	defer sess.Close()
 	sess.link.Close()
 	sess.link = nil
+	resetCounts(t, sess)
 
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -203,5 +194,16 @@ func TestProgramCompatBranch(t *testing.T) {
 	}
 	if got["x86 getpid"] != 1 {
 		t.Errorf("x86 getpid counted %d times, want exactly 1", got["x86 getpid"])
+	}
+}
+
+// resetCounts zeroes the per-slot counts of a constant-cgroup session.
+func resetCounts(t *testing.T, sess *ebpfSession) {
+	t.Helper()
+	zero := make([]uint64, ebpf.MustPossibleCPU())
+	for slot := range uint32(numSlots) {
+		if err := sess.counts.Put(slot, zero); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -35,6 +35,48 @@ type valueKey struct {
 	A, B    uint64
 }
 
+// countsSpec is the counts map: a per-CPU array of slots for one constant
+// cgroup, a per-CPU hash keyed by (cgroup, slot) otherwise.
+func countsSpec(cfg progConfig) ebpf.MapSpec {
+	if cfg.Cgroup != 0 {
+		return ebpf.MapSpec{Name: "sf_counts", Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: numSlots}
+	}
+	return ebpf.MapSpec{Name: "sf_counts", Type: ebpf.PerCPUHash, KeySize: 16, ValueSize: 8, MaxEntries: maxCounts}
+}
+
+// eachCount calls fn with every non-zero count of cgroup id, summed over
+// the CPUs.
+func (s *ebpfSession) eachCount(id uint64, fn func(slot uint32, n uint64)) error {
+	sum := func(per []uint64) (n uint64) {
+		for _, v := range per {
+			n += v
+		}
+		return n
+	}
+	var per []uint64
+	if s.cfg.Cgroup != 0 {
+		if id != s.cfg.Cgroup {
+			return nil
+		}
+		var slot uint32
+		it := s.counts.Iterate()
+		for it.Next(&slot, &per) {
+			if n := sum(per); n > 0 {
+				fn(slot, n)
+			}
+		}
+		return it.Err()
+	}
+	var k countKey
+	it := s.counts.Iterate()
+	for it.Next(&k, &per) {
+		if n := sum(per); k.Cgroup == id && n > 0 {
+			fn(k.Slot, n)
+		}
+	}
+	return it.Err()
+}
+
 // ebpfSession is a loaded, attached recording program and its maps.
 type ebpfSession struct {
 	cfg                                          progConfig
@@ -104,7 +146,7 @@ func openEBPF(cfg progConfig) (s *ebpfSession, err error) {
 		spec ebpf.MapSpec
 	}{
 		{&s.armed, ebpf.MapSpec{Name: "sf_armed", Type: ebpf.Hash, KeySize: 8, ValueSize: 8, MaxEntries: maxArmed}},
-		{&s.counts, ebpf.MapSpec{Name: "sf_counts", Type: ebpf.PerCPUHash, KeySize: 16, ValueSize: 8, MaxEntries: maxCounts}},
+		{&s.counts, countsSpec(cfg)},
 		{&s.specs, ebpf.MapSpec{Name: "sf_specs", Type: ebpf.Array, KeySize: 4, ValueSize: capturesPerSlot * specEntrySize, MaxEntries: numSlots}},
 		{&s.values, ebpf.MapSpec{Name: "sf_values", Type: ebpf.Hash, KeySize: 32, ValueSize: 8, MaxEntries: maxValues}},
 		{&s.distinct, ebpf.MapSpec{Name: "sf_distinct", Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: numSlots * capturesPerSlot}},
@@ -190,24 +232,14 @@ type tally struct {
 // read collects the counts (and argument values when withArgs) of cgroup id.
 func (s *ebpfSession) read(id uint64, withArgs bool) (*tally, error) {
 	t := &tally{b: newBuilder()}
-	var k countKey
-	var per []uint64
-	it := s.counts.Iterate()
-	for it.Next(&k, &per) {
-		if k.Cgroup != id {
-			continue
-		}
-		var n uint64
-		for _, v := range per {
-			n += v
-		}
-		if arch, nr, ok := slotCall(k.Slot); ok {
+	err := s.eachCount(id, func(slot uint32, n uint64) {
+		if arch, nr, ok := slotCall(slot); ok {
 			t.b.count(arch, nr, n)
 		} else {
 			t.lost.OutOfTable += n
 		}
-	}
-	if err := it.Err(); err != nil {
+	})
+	if err != nil {
 		return nil, fmt.Errorf("reading the counts: %w", err)
 	}
 	var lost [numLost]uint64
@@ -266,18 +298,10 @@ func (s *ebpfSession) readValues(id uint64, b *builder) error {
 // progress sums what cgroup id has recorded so far, cheaply enough to call a
 // few times a second.
 func (s *ebpfSession) progress(id uint64) (calls uint64, distinct int) {
-	var k countKey
-	var per []uint64
-	it := s.counts.Iterate()
-	for it.Next(&k, &per) {
-		if k.Cgroup != id {
-			continue
-		}
+	s.eachCount(id, func(_ uint32, n uint64) {
+		calls += n
 		distinct++
-		for _, v := range per {
-			calls += v
-		}
-	}
+	})
 	return calls, distinct
 }
 
