@@ -16,13 +16,17 @@ import (
 // caller must then exit without running anything else it would not run
 // under the filter.
 //
-// The install and the exec happen on one locked OS thread. Pass FlagTSync:
-// a Go program is multi-threaded, and without TSYNC only this thread (and
-// so the exec'd program) is filtered while the runtime's other threads are
-// not. The caller sets no_new_privs first (SetNoNewPrivs) unless it holds
-// CAP_SYS_ADMIN. Between the install and the exec the Go runtime still
-// makes system calls (futex, sigaltstack, mmap…), so a profile that denies
-// those, or execve itself, stops the process before the command starts.
+// The install and the exec happen on one locked OS thread. Without
+// FlagTSync only this thread carries the filter, which is all the command
+// needs: execve ends every other thread of the process, and the new program
+// runs on this one. That is also what keeps the Go runtime's other threads
+// (netpoll, sysmon, GC workers) from being denied their own calls by a
+// profile written for the command, which would crash sysfence before the
+// exec; with FlagTSync they are filtered too. The caller sets no_new_privs
+// first (SetNoNewPrivs) unless it holds CAP_SYS_ADMIN. Between the install
+// and the exec this thread itself still calls prlimit64 (Go restores
+// RLIMIT_NOFILE; a denial is ignored) and execve, which the profile must
+// allow.
 func Exec(prog []bpf.Instruction, flags Flags, path string, argv, env []string) error {
 	// Never unlocked: after Install this thread's filter state is what the
 	// command must inherit, so no other goroutine may run on it.
