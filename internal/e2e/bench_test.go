@@ -1,0 +1,80 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/sysfence/sysfence/internal/cli"
+	"github.com/sysfence/sysfence/internal/dockertest"
+)
+
+// BenchmarkRedisRecorded measures what recording costs a real server: each
+// op runs redis-benchmark against a plain redis container and against one
+// started by `sysfence record --docker`, interleaved, and reports both
+// throughputs (requests/s, the mean over redis-benchmark's tests) and the
+// loss in percent.
+//
+//	go test -run '^$' -bench RedisRecorded -count 6 ./internal/e2e | tee redis.txt
+//	benchstat redis.txt
+func BenchmarkRedisRecorded(b *testing.B) {
+	dockertest.Available(b)
+	image := dockertest.WorkloadImage(b)
+	redis := dockertest.Workloads[0]
+	if redis.Name != "redis" {
+		b.Fatalf("workload 0 is %s, not redis", redis.Name)
+	}
+	var plain, recorded float64
+	n := 0
+	for b.Loop() {
+		plain += redisThroughput(b, redis, image, false)
+		recorded += redisThroughput(b, redis, image, true)
+		n++
+	}
+	plain, recorded = plain/float64(n), recorded/float64(n)
+	b.ReportMetric(plain, "plain-req/s")
+	b.ReportMetric(recorded, "recorded-req/s")
+	b.ReportMetric(100*(plain-recorded)/plain, "loss-%")
+}
+
+// redisThroughput starts redis (recorded or not), drives it once with the
+// workload's load, stops it, and returns the throughput.
+func redisThroughput(b *testing.B, w dockertest.Workload, image string, record bool) float64 {
+	name := fmt.Sprintf("sysfence-bench-redis-%d", time.Now().UnixNano())
+	defer exec.Command("docker", "rm", "-f", name).Run()
+	run := []string{"-d", "--name", name, "--label", dockertest.Label}
+	run = append(append(append(run, w.ServerArgs...), image), w.Server...)
+	done := make(chan int, 1)
+	var stderr bytes.Buffer
+	if record {
+		args := append([]string{"record", "--docker", "--args", "-o", filepath.Join(b.TempDir(), "redis.json"), "--"}, run...)
+		go func() { done <- cli.Run(args, nil, &bytes.Buffer{}, &stderr) }()
+	} else if out, err := exec.Command("docker", append([]string{"run"}, run...)...).CombinedOutput(); err != nil {
+		b.Fatalf("docker run: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(b.Context(), 2*time.Minute)
+	defer cancel()
+	if err := waitRunning(ctx, name, done); err != nil {
+		b.Fatalf("%v\n%s", err, stderr.String())
+	}
+	if err := w.Ready(ctx, name); err != nil {
+		b.Fatal(err)
+	}
+	res, err := w.Load(ctx, name)
+	if err != nil || res.Errors != 0 {
+		b.Fatalf("load: %v %v\n%s", res, err, res.Output)
+	}
+	if err := exec.Command("docker", "stop", name).Run(); err != nil {
+		b.Fatal(err)
+	}
+	if record {
+		if code := <-done; code != 0 {
+			b.Fatalf("sysfence record exited %d\n%s", code, stderr.String())
+		}
+	}
+	return res.Throughput
+}
