@@ -233,9 +233,13 @@ type tally struct {
 func (s *ebpfSession) read(id uint64, withArgs bool) (*tally, error) {
 	t := &tally{b: newBuilder()}
 	err := s.eachCount(id, func(slot uint32, n uint64) {
-		if arch, nr, ok := slotCall(slot); ok {
+		arch, nr, ok := slotCall(slot)
+		if ok {
+			_, ok = arch.SyscallName(nr)
+		}
+		if ok {
 			t.b.count(arch, nr, n)
-		} else {
+		} else { // past the slots, or a slot the table has no call for
 			t.lost.OutOfTable += n
 		}
 	})
