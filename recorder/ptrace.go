@@ -51,6 +51,12 @@ const waitAll = unix.WALL | unix.WNOTHREAD
 // cmd.ProcessState is set when it returns and the caller must not call
 // cmd.Wait. The Exit is the command's own, not its descendants'.
 //
+// Tracing changes a few things for the command: a stop signal (SIGSTOP,
+// Ctrl-Z's SIGTSTP) does not keep a traced process stopped, as the tracer
+// resumes it at once; a traced program cannot use ptrace itself (a
+// debugger, strace), since a task has one tracer; and set-user-ID programs
+// gain no privileges unless the recorder holds CAP_SYS_PTRACE.
+//
 // When ctx is done before the recording ends, RecordPtrace kills the whole
 // traced tree and returns what it recorded so far with an error wrapping
 // ctx.Err(). Errors that mean ptrace cannot work here wrap
@@ -96,6 +102,7 @@ const (
 type ptraceTally struct {
 	arch   *syscalls.Arch
 	counts []uint64 // by nr - arch.Min()
+	known  []bool   // by nr - arch.Min(): the table has a call of that number
 	slots  [][]int  // capture indices by nr - arch.Min(); nil without Options.Args
 }
 
@@ -129,7 +136,11 @@ func newPtracer(cmd *exec.Cmd, opts Options) *ptracer {
 	t := &ptracer{cmd: cmd, opts: opts, b: newBuilder(),
 		tasks: map[int]taskState{}, waited: make(chan struct{})}
 	for i, arch := range RecordedArches {
-		tl := ptraceTally{arch: arch, counts: make([]uint64, arch.Max()-arch.Min()+1)}
+		n := arch.Max() - arch.Min() + 1
+		tl := ptraceTally{arch: arch, counts: make([]uint64, n), known: make([]bool, n)}
+		for i := range tl.known {
+			_, tl.known[i] = arch.SyscallName(arch.Min() + uint32(i))
+		}
 		if opts.Args {
 			tl.slots = make([][]int, len(tl.counts))
 			for nr, cs := range captureSlots(arch) {
@@ -201,10 +212,6 @@ func (t *ptracer) loop() {
 		case unix.CLD_EXITED, unix.CLD_KILLED, unix.CLD_DUMPED:
 			t.exited(ev)
 		case unix.CLD_TRAPPED, unix.CLD_STOPPED:
-			if os.Getenv("NOCONSUME") != "" && ev.Status == syscallStop {
-				t.stopped(ev.Pid, ev.Status)
-				continue
-			}
 			got, err := unix.Waitid(unix.P_PID, ev.Pid, unix.WSTOPPED|waitAll|unix.WNOHANG)
 			if err != nil || got.Pid == 0 {
 				continue // it changed meanwhile (killed, say): look again
@@ -365,7 +372,9 @@ func (t *ptracer) record(arch uint32, nr64 uint64, args *[6]uint64) error {
 	if tl == nil {
 		return fmt.Errorf("ptrace back end: unexpected arch %#x (system call number %#x)", arch, nr64)
 	}
-	if nr64 > math.MaxUint32 || nr < a.Min() || nr > a.Max() {
+	// Numbers no table has a call for (nr -1, above the table, in its
+	// gaps) are lost, as in the eBPF back end.
+	if nr64 > math.MaxUint32 || nr < a.Min() || nr > a.Max() || !tl.known[nr-a.Min()] {
 		t.outOfTable.Add(1)
 		return nil
 	}

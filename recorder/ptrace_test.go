@@ -336,8 +336,8 @@ func TestPtraceConcurrent(t *testing.T) {
 }
 
 // TestPtraceABIs runs tiny static programs that make system calls the Go
-// runtime never makes: x32 numbers, numbers outside every table, and i386
-// calls through int 0x80.
+// runtime never makes: x32 numbers, numbers no table has a call for, and
+// i386 calls through int 0x80.
 func TestPtraceABIs(t *testing.T) {
 	t.Run("x32 and out of table", func(t *testing.T) {
 		code := []byte{
@@ -345,7 +345,9 @@ func TestPtraceABIs(t *testing.T) {
 			0x0f, 0x05, // syscall
 			0x48, 0xc7, 0xc0, 0xff, 0xff, 0xff, 0xff, // mov rax, -1
 			0x0f, 0x05, // syscall
-			0xb8, 0xff, 0x03, 0x00, 0x00, // mov eax, 1023
+			0xb8, 0xff, 0x03, 0x00, 0x00, // mov eax, 1023 (above the table)
+			0x0f, 0x05, // syscall
+			0xb8, 0x90, 0x01, 0x00, 0x00, // mov eax, 400 (in the table's gap 337-423)
 			0x0f, 0x05, // syscall
 			0xb8, 0x3c, 0x00, 0x00, 0x00, // mov eax, 60 (exit)
 			0x31, 0xff, // xor edi, edi
@@ -360,8 +362,8 @@ func TestPtraceABIs(t *testing.T) {
 		if got := o.Names("x86_64"); !slices.Equal(got, []string{"execve", "exit"}) {
 			t.Errorf("x86_64: %v, want the launch execve and exit", got)
 		}
-		if o.Lost.OutOfTable != 2 || o.Lost.Total() != 2 {
-			t.Errorf("Lost = %+v, want 2 out of table", o.Lost)
+		if o.Lost.OutOfTable != 3 || o.Lost.Total() != 3 {
+			t.Errorf("Lost = %+v, want 3 out of table", o.Lost)
 		}
 	})
 	t.Run("i386", func(t *testing.T) {
