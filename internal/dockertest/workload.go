@@ -367,7 +367,7 @@ func cleanRootfs(root string) error {
 func removeBuildDir(dir string, logf func(string, ...any)) {
 	mounts := mountsUnder(dir)
 	for i := len(mounts) - 1; i >= 0; i-- { // deepest last in mountinfo
-		if err := syscall.Unmount(mounts[i], syscall.MNT_DETACH); err != nil {
+		if err := syscall.Unmount(mounts[i], mntDetach); err != nil {
 			logf("workload image: unmount %s: %v", mounts[i], err)
 		}
 	}
@@ -952,3 +952,8 @@ func tail(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// mntDetach is Linux's MNT_DETACH (lazy unmount), spelled out so that the
+// package still builds for other systems, where the syscall package lacks
+// the name.
+const mntDetach = 0x2
