@@ -324,3 +324,10 @@ func ebpfUnavailable() error {
 	}
 	return nil
 }
+
+// EBPFReady returns nil when `sysfence record` can use the eBPF back end
+// here, or why not (then commands are recorded with ptrace).
+func EBPFReady() error { return ebpfUnavailable() }
+
+// Cgroup2Root is where the cgroup v2 hierarchy the recorder uses is mounted.
+func Cgroup2Root() (string, error) { return cgroup2Root() }

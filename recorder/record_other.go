@@ -32,3 +32,9 @@ func RecordContainer(ctx context.Context, name string, opts Options) (*Observati
 func RecordDocker(ctx context.Context, args []string, stdio Stdio, opts Options) (*Observation, Exit, error) {
 	return nil, Exit{}, notLinux("recording a container")
 }
+
+// EBPFReady needs Linux.
+func EBPFReady() error { return notLinux("eBPF recording") }
+
+// Cgroup2Root needs Linux.
+func Cgroup2Root() (string, error) { return "", notLinux("cgroup v2") }

@@ -63,6 +63,8 @@ type probeRecord struct {
 	BTF             probeItem `json:"btf"`
 	Memlock         probeItem `json:"memlock"`
 	UnprivilegedBPF probeItem `json:"unprivileged_bpf_disabled"`
+	Cgroup2         probeItem `json:"cgroup2"`
+	Backend         probeItem `json:"backend"`
 }
 
 type probeDocker struct {
@@ -297,7 +299,7 @@ func (r *probeReport) sections() []struct {
 	}{
 		{"kernel", []probeItem{r.Kernel}},
 		{"seccomp", seccomp},
-		{"record with eBPF", []probeItem{rec.Privileges, rec.Tracefs, rec.RawSyscalls, rec.BTF, rec.Memlock, rec.UnprivilegedBPF}},
+		{"record with eBPF", []probeItem{rec.Privileges, rec.Tracefs, rec.RawSyscalls, rec.BTF, rec.Memlock, rec.UnprivilegedBPF, rec.Cgroup2, rec.Backend}},
 		{"docker", []probeItem{r.Docker.Engine, r.Docker.Runc}},
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/sysfence/sysfence/kernel"
+	"github.com/sysfence/sysfence/recorder"
 )
 
 func probeRecordItems(env probeEnv, release string) probeRecord {
@@ -35,6 +36,18 @@ func probeRecordItems(env probeEnv, release string) probeRecord {
 	if u.Status == probeOK && !strings.HasPrefix(u.Value, "0") && !privileged {
 		u.Status = probeMissing
 		u.Fix = "run with CAP_BPF and CAP_PERFMON, or as root (unprivileged BPF is disabled)"
+	}
+	if root, err := recorder.Cgroup2Root(); err == nil {
+		r.Cgroup2 = item("cgroup2", root, nil)
+	} else {
+		r.Cgroup2 = probeItem{Name: "cgroup2", Status: probeMissing, Value: err.Error(),
+			Fix: "mount -t cgroup2 none /sys/fs/cgroup/unified (record puts commands in a cgroup of their own)"}
+	}
+	if err := recorder.EBPFReady(); err == nil {
+		r.Backend = item("backend", "sysfence record uses eBPF", nil)
+	} else {
+		r.Backend = probeItem{Name: "backend", Status: probeMissing, Value: "sysfence record falls back to ptrace: " + err.Error(),
+			Fix: "run sysfence record as root on a kernel with BTF and cgroup v2"}
 	}
 	return r
 }

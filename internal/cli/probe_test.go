@@ -48,7 +48,7 @@ func TestProbeJSONKeys(t *testing.T) {
 		"kernel": {"name", "status", "value", "fix"},
 		"seccomp": {"filter", "actions", "actions_avail", "actions_logged", "flags",
 			"notif_sizes", "action_cache", "bpf_jit"},
-		"record": {"privileges", "tracefs", "raw_syscalls", "btf", "memlock", "unprivileged_bpf_disabled"},
+		"record": {"privileges", "tracefs", "raw_syscalls", "btf", "memlock", "unprivileged_bpf_disabled", "cgroup2", "backend"},
 		"docker": {"engine", "runc"},
 	}
 	for section, keys := range want {
