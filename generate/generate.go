@@ -158,25 +158,40 @@ func (s *callSummary) conditionalEntries() []profile.Syscall {
 	if s.open || s.rule == nil || len(s.tuples) == 0 {
 		return nil
 	}
-	slices.SortFunc(s.tuples, slices.Compare)
-	if s.rule.Mask != 0 && coversMask(s.tuples, s.rule.Mask) {
-		return nil // every combination of the masked bits was seen: no condition left
+	mask := s.rule.RuleMask
+	tuples := s.tuples
+	if mask != 0 { // only the masked bits decide: rules on their values
+		tuples = nil
+		for _, t := range s.tuples {
+			v := []uint64{t[0] & mask}
+			if !slices.ContainsFunc(tuples, func(u []uint64) bool { return slices.Equal(u, v) }) {
+				tuples = append(tuples, v)
+			}
+		}
+		if coversMask(tuples, mask) {
+			return nil // every combination of the masked bits was seen: no condition left
+		}
 	}
+	slices.SortFunc(tuples, slices.Compare)
 	var out []profile.Syscall
 	var shown []string
-	for _, t := range s.tuples {
+	for _, t := range tuples {
 		var args []profile.Arg
 		for i, idx := range s.rule.Args {
 			a := profile.Arg{Index: uint(idx), Value: t[i], Op: profile.OpEqualTo}
-			if s.rule.Mask != 0 {
-				a = profile.Arg{Index: uint(idx), Value: s.rule.Mask, ValueTwo: t[i], Op: profile.OpMaskedEqual}
+			if mask != 0 {
+				a = profile.Arg{Index: uint(idx), Value: mask, ValueTwo: t[i], Op: profile.OpMaskedEqual}
 			}
 			args = append(args, a)
 		}
 		out = append(out, profile.Syscall{Names: []string{s.name}, Action: profile.Allow, Args: args})
 		shown = append(shown, formatTuple(t))
 	}
-	out[0].Comment = fmt.Sprintf("%s: %d calls observed, all with %s %s (%s)", s.name, s.count, s.rule.ID, strings.Join(shown, ", "), s.rule.Why)
+	what := s.rule.ID
+	if mask != 0 {
+		what = fmt.Sprintf("%s & %#x", s.rule.ID, mask)
+	}
+	out[0].Comment = fmt.Sprintf("%s: %d calls observed, all with %s %s (%s)", s.name, s.count, what, strings.Join(shown, ", "), s.rule.Why)
 	return out
 }
 

@@ -39,9 +39,9 @@ func sampleObservation(t *testing.T) *recorder.Observation {
 		call(t, x, "write", 5),
 		call(t, x, "execve", 1),
 		call(t, x, "socket", 3, values("socket.family", 1, 2), values("socket.type", 1, 2)),
-		call(t, x, "clone", 2, values("clone.namespaces", 0)),
-		call(t, x, "mmap", 7, values("mmap.exec", 0, 4)),
-		call(t, x, "mprotect", 4, values("mprotect.exec", 0)),
+		call(t, x, "clone", 2, values("clone.flags", 0x3d0f00, 0x1200011)),
+		call(t, x, "mmap", 7, values("mmap.prot", 1, 3, 5)),
+		call(t, x, "mprotect", 4, values("mprotect.prot", 0, 1, 3)),
 		call(t, x, "setsockopt", 1, recorder.ArgSet{Capture: "setsockopt.option", Values: [][]uint64{{1, 2}}}),
 		call(t, x, "ioctl", 9, recorder.ArgSet{Capture: "ioctl.request", Overflow: true, Values: [][]uint64{{0x5401}}}),
 	}}}}

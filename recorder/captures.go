@@ -13,10 +13,10 @@ type Capture struct {
 	ID      string // stable name: "socket.family"
 	Syscall string // the call, by its name on every x86 ABI
 	Args    []int  // argument indices, one or two
-	// Mask, when not zero, is applied to each value before it is kept
-	// (single-argument captures only): the recording keeps only the bits
-	// that matter, and generate writes SCMP_CMP_MASKED_EQ rules with it.
-	Mask uint64
+	// RuleMask, when not zero, names the bits that decide the risk
+	// (single-argument captures only): the recording keeps whole values,
+	// and generate writes SCMP_CMP_MASKED_EQ rules on these bits only.
+	RuleMask uint64
 	// Rule says whether generate builds argument conditions from it; the
 	// others are recorded for people (audit, explain) only.
 	Rule bool
@@ -36,11 +36,11 @@ const protExec = 0x4
 var Captures = []Capture{
 	{ID: "socket.family", Syscall: "socket", Args: []int{0}, Rule: true,
 		Why: "the address family decides which protocol code in the kernel is reachable (AF_ALG, AF_VSOCK, AF_PACKET…)"},
-	{ID: "socket.type", Syscall: "socket", Args: []int{1}, Mask: 0xf,
-		Why: "socket type without SOCK_NONBLOCK/SOCK_CLOEXEC (raw sockets need CAP_NET_RAW)"},
+	{ID: "socket.type", Syscall: "socket", Args: []int{1},
+		Why: "socket type, with SOCK_NONBLOCK/SOCK_CLOEXEC (raw sockets need CAP_NET_RAW)"},
 	{ID: "socketcall.call", Syscall: "socketcall", Args: []int{0}, Rule: true,
 		Why: "i386 multiplexes socket calls through socketcall; the call number says which"},
-	{ID: "clone.namespaces", Syscall: "clone", Args: []int{0}, Mask: cloneNamespaceFlags, Rule: true,
+	{ID: "clone.flags", Syscall: "clone", Args: []int{0}, RuleMask: cloneNamespaceFlags, Rule: true,
 		Why: "clone with CLONE_NEW* flags creates namespaces, the first step of many container escapes"},
 	{ID: "personality.persona", Syscall: "personality", Args: []int{0}, Rule: true,
 		Why: "some personalities (READ_IMPLIES_EXEC, ADDR_NO_RANDOMIZE) weaken memory protections"},
@@ -52,11 +52,11 @@ var Captures = []Capture{
 		Why: "fcntl is many operations behind one number"},
 	{ID: "fcntl64.cmd", Syscall: "fcntl64", Args: []int{1}, Rule: true,
 		Why: "fcntl64 is i386's fcntl"},
-	{ID: "mmap.exec", Syscall: "mmap", Args: []int{2}, Mask: protExec, Rule: true,
+	{ID: "mmap.prot", Syscall: "mmap", Args: []int{2}, RuleMask: protExec, Rule: true,
 		Why: "PROT_EXEC mappings are how injected code gets executed"},
-	{ID: "mmap2.exec", Syscall: "mmap2", Args: []int{2}, Mask: protExec, Rule: true,
+	{ID: "mmap2.prot", Syscall: "mmap2", Args: []int{2}, RuleMask: protExec, Rule: true,
 		Why: "mmap2 is i386's mmap"},
-	{ID: "mprotect.exec", Syscall: "mprotect", Args: []int{2}, Mask: protExec, Rule: true,
+	{ID: "mprotect.prot", Syscall: "mprotect", Args: []int{2}, RuleMask: protExec, Rule: true,
 		Why: "making memory executable after writing it is how injected code gets executed"},
 	{ID: "setsockopt.option", Syscall: "setsockopt", Args: []int{1, 2}, Rule: true,
 		Why: "socket options reach deep protocol code (netfilter's IPT_SO_SET_REPLACE, CVE-2021-22555)"},
@@ -88,9 +88,6 @@ func captureValue(arch *syscalls.Arch, c Capture, args [6]uint64) [2]uint64 {
 		if arch.Bits == 32 {
 			v[i] &= 0xffffffff
 		}
-	}
-	if c.Mask != 0 {
-		v[0] &= c.Mask
 	}
 	return v
 }

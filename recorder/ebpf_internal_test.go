@@ -40,7 +40,7 @@ func TestSlotLayout(t *testing.T) {
 	}{
 		{syscalls.X86_64, abiX86_64, "socket", []string{"socket.family", "socket.type"}},
 		{syscalls.X86, abiX86, "socketcall", []string{"socketcall.call"}},
-		{syscalls.X86, abiX86, "mmap2", []string{"mmap2.exec"}},
+		{syscalls.X86, abiX86, "mmap2", []string{"mmap2.prot"}},
 		{syscalls.X32, abiX32, "ioctl", []string{"ioctl.request"}},
 		{syscalls.X86_64, abiX86_64, "setsockopt", []string{"setsockopt.option"}},
 	} {

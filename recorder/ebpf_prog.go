@@ -88,9 +88,6 @@ func specsFor() map[uint32][capturesPerSlot]specEntry {
 				if len(c.Args) > 1 {
 					e.OffB = regs[c.Args[1]]
 				}
-				if c.Mask != 0 {
-					e.MaskA = c.Mask
-				}
 				if arch.Bits == 32 {
 					e.MaskA &= 0xffffffff
 					e.MaskB &= 0xffffffff

@@ -148,8 +148,8 @@ func TestPtraceRecordsWorkload(t *testing.T) {
 	}) {
 		t.Errorf("prctl.option = %v, want it to hold %d", got, workloadPrctlOption)
 	}
-	if c := call(o, "x86_64", "mmap"); c == nil || len(argValues(c, "mmap.exec")) == 0 {
-		t.Errorf("mmap.exec has no values: %+v", c)
+	if c := call(o, "x86_64", "mmap"); c == nil || len(argValues(c, "mmap.prot")) == 0 {
+		t.Errorf("mmap.prot has no values: %+v", c)
 	}
 }
 

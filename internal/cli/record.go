@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -200,11 +201,16 @@ func (o *recordOptions) record(cmd *cobra.Command, args []string, opts recorder.
 	return recorder.RecordCommand(ctx, c, opts)
 }
 
-// unwrapExec drops exec's "exec: " prefix chain down to the cause.
+// unwrapExec drops exec's and the file system's wrapping down to the cause
+// ("no such file or directory", "permission denied").
 func unwrapExec(err error) error {
 	var ee *exec.Error
 	if errors.As(err, &ee) {
-		return ee.Err
+		err = ee.Err
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
 	}
 	return err
 }

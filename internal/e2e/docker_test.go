@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -197,4 +198,66 @@ func allowedX86_64(t *testing.T, p *profile.Profile) int {
 		t.Fatalf("profile allows by default")
 	}
 	return len(names)
+}
+
+// TestRecordRunningContainer records a redis container that is already
+// running, for a fixed time while its client drives it: the recording has
+// the server's request path and says that its start-up is missing.
+func TestRecordRunningContainer(t *testing.T) {
+	dockertest.Available(t)
+	redis := dockertest.Workloads[0]
+	c, err := dockertest.StartWorkload(t, redis, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	if err := redis.Ready(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "redis.obs.json")
+	var stderr bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Run([]string{"record", "--container", c.ID, "--duration", "6s", "--args", "--format", "observation", "-o", out}, nil, &bytes.Buffer{}, &stderr)
+	}()
+	time.Sleep(time.Second) // let the recording start
+	if res, err := redis.Load(ctx, c.ID); err != nil || res.Errors != 0 {
+		t.Fatalf("load: %v %v", res, err)
+	}
+	if code := <-done; code != 0 {
+		t.Fatalf("record --container exited %d:\n%s", code, stderr.String())
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o struct {
+		Backend string
+		Notes   []string
+		ABIs    []struct {
+			Arch  string
+			Calls []struct{ Name string }
+		}
+	}
+	if err := json.Unmarshal(data, &o); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, a := range o.ABIs {
+		for _, call := range a.Calls {
+			names = append(names, a.Arch+" "+call.Name)
+		}
+	}
+	for _, want := range []string{"x86_64 epoll_wait", "x86_64 read", "x86_64 write", "x86_64 accept"} {
+		if !slices.Contains(names, want) && !(want == "x86_64 accept" && slices.Contains(names, "x86_64 accept4")) {
+			t.Errorf("recording lacks %s: %v", want, names)
+		}
+	}
+	if slices.Contains(names, "x86_64 execve") {
+		t.Errorf("the recording of a running container has execve (its start-up): %v", names)
+	}
+	if o.Backend != "ebpf" || !slices.ContainsFunc(o.Notes, func(n string) bool { return strings.Contains(n, "already running") }) {
+		t.Errorf("backend %q, notes %q", o.Backend, o.Notes)
+	}
 }
