@@ -47,43 +47,6 @@ func recordEBPF(t *testing.T, ctx context.Context, cmd *exec.Cmd, opts recorder.
 	return o, exit, err
 }
 
-func TestEBPFRecordsWorkload(t *testing.T) {
-	cmd, out := workloadCmd(t)
-	o, exit, err := recordEBPF(t, t.Context(), cmd, recorder.Options{Args: true})
-	if err != nil {
-		t.Fatalf("RecordEBPF: %v\n%s", err, out)
-	}
-	if exit != (recorder.Exit{}) {
-		t.Fatalf("exit = %v, want exit status 0\n%s", exit, out)
-	}
-	if o.Backend != "ebpf" || o.Lost.Total() != 0 {
-		t.Errorf("Backend %q, Lost %v; want ebpf and no loss", o.Backend, o.Lost)
-	}
-	if len(o.ABIs) != 1 || o.ABIs[0].Arch != "x86_64" {
-		t.Errorf("ABIs %+v, want x86_64 only", o.ABIs)
-	}
-	for name, want := range map[string]uint64{workloadThreadCall: 1, workloadGrandchildCall: 1} {
-		if c := call(o, "x86_64", name); c == nil || c.Count != want {
-			t.Errorf("%s: %+v, want exactly %d call (made only by a non-main thread / a grandchild)", name, c, want)
-		}
-	}
-	if c := call(o, "x86_64", "execve"); c == nil || c.Count < 4 {
-		t.Errorf("execve: %+v, want at least 4 (launch, sh, grandchild, cat)", c)
-	}
-	socket := call(o, "x86_64", "socket")
-	if got := argValues(socket, "socket.family"); !slices.EqualFunc(got, workloadSocketFamilies, slices.Equal) {
-		t.Errorf("socket.family = %v, want %v", got, workloadSocketFamilies)
-	}
-	if got := argValues(socket, "socket.type"); !slices.EqualFunc(got, workloadSocketTypes, slices.Equal) {
-		t.Errorf("socket.type = %v, want %v", got, workloadSocketTypes)
-	}
-	if got := argValues(call(o, "x86_64", "prctl"), "prctl.option"); !slices.ContainsFunc(got, func(v []uint64) bool {
-		return slices.Equal(v, []uint64{workloadPrctlOption})
-	}) {
-		t.Errorf("prctl.option = %v, want it to hold %d", got, workloadPrctlOption)
-	}
-}
-
 // TestBackendsAgree records the same deterministic process tree (a
 // pipeline of single-threaded C programs) with both back ends: the sets of
 // calls must be equal.
@@ -205,75 +168,4 @@ func TestGeneratedProfileRunsWorkload(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), workloadGrandchildOutput) {
 		t.Fatalf("the workload under its generated profile: %v\n%s\nprofile:\n%s", err, out, data)
 	}
-}
-
-// TestEBPFABIs records tiny static programs with the eBPF back end: an x32
-// call (the kernel sees the number with bit 30, whatever CONFIG_X86_X32_ABI
-// says), two numbers outside every table, and i386 calls through int 0x80
-// (a 32-bit ELF; skipped where the kernel cannot run one, as on this
-// project's Firecracker/PVM machines).
-func TestEBPFABIs(t *testing.T) {
-	t.Run("x32 and out of table", func(t *testing.T) {
-		code := []byte{
-			0xb8, 0x27, 0x00, 0x00, 0x40, // mov eax, 0x40000027 (x32 getpid)
-			0x0f, 0x05, // syscall
-			0x48, 0xc7, 0xc0, 0xff, 0xff, 0xff, 0xff, // mov rax, -1
-			0x0f, 0x05, // syscall
-			0xb8, 0xff, 0x03, 0x00, 0x00, // mov eax, 1023
-			0x0f, 0x05, // syscall
-			0xb8, 0x3c, 0x00, 0x00, 0x00, // mov eax, 60 (exit)
-			0x31, 0xff, // xor edi, edi
-			0x0f, 0x05, // syscall
-		}
-		o := recordELFWith(t, elf64(code), recordEBPF)
-		if got := o.Names("x32"); !slices.Equal(got, []string{"getpid"}) {
-			t.Errorf("x32: %v, want getpid", got)
-		}
-		if got := o.Names("x86_64"); !slices.Equal(got, []string{"execve", "exit"}) {
-			t.Errorf("x86_64: %v, want the launch execve and exit", got)
-		}
-		if o.Lost.OutOfTable != 2 || o.Lost.Total() != 2 {
-			t.Errorf("Lost = %+v, want 2 out of table", o.Lost)
-		}
-	})
-	t.Run("i386", func(t *testing.T) {
-		code := []byte{
-			0xb8, 0x14, 0x00, 0x00, 0x00, // mov eax, 20 (getpid)
-			0xcd, 0x80, // int 0x80
-			0xb8, 0x66, 0x00, 0x00, 0x00, // mov eax, 102 (socketcall)
-			0xbb, 0x01, 0x00, 0x00, 0x00, // mov ebx, 1 (SYS_SOCKET)
-			0x31, 0xc9, // xor ecx, ecx
-			0xcd, 0x80, // int 0x80
-			0xb8, 0x01, 0x00, 0x00, 0x00, // mov eax, 1 (exit)
-			0x31, 0xdb, // xor ebx, ebx
-			0xcd, 0x80, // int 0x80
-		}
-		o := recordELFWith(t, elf32(code), recordEBPF)
-		if got := o.Names("x86"); !slices.Equal(got, []string{"exit", "getpid", "socketcall"}) {
-			t.Errorf("x86: %v, want exit, getpid, socketcall", got)
-		}
-		if got := argValues(call(o, "x86", "socketcall"), "socketcall.call"); !slices.EqualFunc(got, [][]uint64{{1}}, slices.Equal) {
-			t.Errorf("socketcall.call = %v, want [[1]]", got)
-		}
-	})
-}
-
-// recordELFWith writes prog to a file and records it with argument
-// captures; it skips the test when the kernel cannot run the program.
-func recordELFWith(t *testing.T, prog []byte, record func(*testing.T, context.Context, *exec.Cmd, recorder.Options) (*recorder.Observation, recorder.Exit, error)) *recorder.Observation {
-	t.Helper()
-	path := t.TempDir() + "/prog"
-	if err := os.WriteFile(path, prog, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := exec.Command(path).Run(); err != nil {
-		// ENOEXEC: this kernel runs no i386 code (no IA32 emulation, or a
-		// PVM guest that has none); a fact of the machine, not a failure.
-		t.Skipf("this kernel does not run the program: %v", err)
-	}
-	o, exit, err := record(t, t.Context(), exec.Command(path), recorder.Options{Args: true})
-	if err != nil || exit != (recorder.Exit{}) {
-		t.Fatalf("recording: %v, %v", exit, err)
-	}
-	return o
 }
