@@ -94,8 +94,8 @@ func TestExecErrors(t *testing.T) {
 		wantErr    string
 		wantFilter string
 	}{
-		// A failed exec leaves the filter: the caller must exit.
-		{"missing-path", "exec /no/such/program under the filter", "Seccomp_filters:\t1"},
+		// Every check comes before the install: nothing is left installed.
+		{"missing-path", "exec /no/such/program: stat /no/such/program: no such file or directory", "Seccomp_filters:\t0"},
 		{"bad-program", "install filter", "Seccomp_filters:\t0"},
 		// A flag this kernel does not know: fail closed, run nothing.
 		{"unknown-flag", "kernel rejected the program or a flag", "Seccomp_filters:\t0"},

@@ -40,11 +40,11 @@ and exec CMD, so that CMD's exit status and signals are sysfence's own.
 
 The filter flags are the ones runc passes: SECCOMP_FILTER_FLAG_SPEC_ALLOW
 when the profile lists no flags, else the profile's (LOG, SPEC_ALLOW), plus
-LOG with --log. The filter is installed on the one thread that then execs
-CMD, without TSYNC: execve ends every other thread, so CMD runs entirely
-under the filter, while sysfence's own runtime threads never have to live
-under a profile made for CMD (a recorded profile rarely allows the Go
-runtime's calls). run fails closed: if the kernel lacks an action the
+LOG with --log. Once every check has passed, sysfence execs a tiny static
+stub that installs the filter and execs CMD: nothing of sysfence's Go
+runtime ever runs under a profile written for CMD (a recorded profile
+rarely allows the runtime's futex, epoll_pwait or rt_sigreturn). run fails
+closed: if the kernel lacks an action the
 program returns or refuses a flag, nothing is run. Every check is made
 before anything is installed; --dry-run stops after them and prints what
 would be installed.
@@ -204,9 +204,9 @@ func runActions(prog []bpf.Instruction) ([]string, error) {
 }
 
 // runFlags maps the resolved profile's flags to seccomp(2) flags, adding
-// LOG for --log. TSYNC is left out on purpose (see kernel.Exec); a profile
-// that names it gets the same result, since execve leaves one thread. A
-// flag run cannot honour is refused.
+// LOG for --log. TSYNC is left out: the filter is installed by a
+// single-threaded stub (see kernel.Exec), and a profile that names it gets
+// the same result. A flag run cannot honour is refused.
 func runFlags(names []string, log bool) (kernel.Flags, error) {
 	var flags kernel.Flags
 	if log {
