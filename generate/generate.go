@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/sysfence/sysfence/analysis"
 	"github.com/sysfence/sysfence/profile"
 	"github.com/sysfence/sysfence/recorder"
 	"github.com/sysfence/sysfence/syscalls"
@@ -18,14 +19,8 @@ import (
 // Docker Engine before 23.0 enforces whatever defaultErrnoRet says (it drops
 // the field), what runc returns for a plain SCMP_ACT_ERRNO, and what people
 // and tools expect from a call a policy forbids. The calls that libcs probe
-// and fall back from get ENOSYS explicitly (FallbackProbes).
+// and fall back from get ENOSYS explicitly (analysis.FallbackProbes).
 const DefaultErrno = profile.EPERM
-
-// FallbackProbes are calls that glibc, musl or Go try first and replace with
-// an older call only when the kernel answers ENOSYS. When a recording did not
-// see them, the profile makes them fail with ENOSYS rather than EPERM, so
-// that a different libc or kernel than the recorded one still falls back.
-var FallbackProbes = []string{"clone3", "close_range", "faccessat2", "fchmodat2", "openat2", "statx"}
 
 // Options controls what Profile writes.
 type Options struct {
@@ -85,7 +80,10 @@ func Profile(o *recorder.Observation, opts Options) (*profile.Profile, error) {
 		p.Syscalls = append(p.Syscalls, profile.Syscall{Names: extra, Action: profile.Allow,
 			Comment: "not observed, allowed anyway: " + opts.Why})
 	}
-	if probes := missing(FallbackProbes, seen); len(probes) > 0 {
+	// Calls libcs probe (analysis.FallbackProbes) that the recording did not
+	// see fail with ENOSYS rather than EPERM, so that another libc or kernel
+	// than the recorded one still falls back to the older call.
+	if probes := missing(analysis.FallbackProbes, seen); len(probes) > 0 {
 		enosys := uint16(profile.ENOSYS)
 		p.Syscalls = append(p.Syscalls, profile.Syscall{Names: probes, Action: profile.Errno, ErrnoRet: &enosys,
 			Comment: "not observed; ENOSYS rather than EPERM so that a libc that probes these falls back to the older call"})

@@ -1,0 +1,111 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestAuditCommand(t *testing.T) {
+	typo := filepath.Join(t.TempDir(), "typo.json")
+	if err := os.WriteFile(typo, []byte(`{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":38,"architectures":["SCMP_ARCH_X86_64"],
+		"syscalls":[{"names":["read","writ","exit_group"],"action":"SCMP_ACT_ALLOW"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		want []string
+	}{
+		{[]string{"audit", "default", "--arch", "x86_64"}, 0, []string{"x86_64      385      306            3       76", "SF201 high", "SF202 medium", "filter: 326 instructions"}},
+		{[]string{"audit", "default", "--arch", "x86_64", "--fail-on", "high"}, ExitFindings, []string{"SF201"}},
+		{[]string{"audit", "default", "--arch", "x86_64", "--fail-on", "critical"}, 0, []string{"SF105"}},
+		{[]string{"audit", typo, "--arch", "x86_64", "--fail-on", "low"}, ExitFindings, []string{`SF301 low`, `syscalls[0]: "writ" is a system call of no architecture`}},
+		{[]string{"audit", typo, "--arch", "x86_64", "--fail-on", "medium"}, 0, []string{"1 findings"}},
+	} {
+		code, stdout, stderr := recordCLI(c.args...)
+		if code != c.code {
+			t.Errorf("%v: exit %d, want %d\n%s%s", c.args, code, c.code, stdout, stderr)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(stdout, w) {
+				t.Errorf("%v: output lacks %q:\n%s", c.args, w, stdout)
+			}
+		}
+	}
+	if code, _, stderr := recordCLI("audit", "default", "--fail-on", "severe"); code != ExitUsage || !strings.Contains(stderr, `unknown severity "severe"`) {
+		t.Errorf("bad --fail-on: exit %d, %s", code, stderr)
+	}
+}
+
+// TestAuditJSONSchema pins the JSON keys docs/audit-schema.md documents.
+func TestAuditJSONSchema(t *testing.T) {
+	code, stdout, stderr := recordCLI("audit", "default", "--arch", "x86_64", "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for k := range doc {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	if want := []string{"cost", "findings", "profile", "summary", "target"}; !slices.Equal(keys, want) {
+		t.Errorf("top-level keys %v, want %v", keys, want)
+	}
+	var findings []map[string]any
+	if err := json.Unmarshal(doc["findings"], &findings); err != nil || len(findings) == 0 {
+		t.Fatalf("findings: %v %s", err, doc["findings"])
+	}
+	for _, k := range []string{"id", "severity", "title", "reason", "fix"} {
+		if _, ok := findings[0][k]; !ok {
+			t.Errorf("finding lacks %q: %v", k, findings[0])
+		}
+	}
+	if sev := findings[0]["severity"]; sev != "high" {
+		t.Errorf("first finding's severity %v, want the most severe, high", sev)
+	}
+}
+
+func TestAuditSARIF(t *testing.T) {
+	code, stdout, stderr := recordCLI("audit", "default", "--arch", "x86_64", "--format", "sarif")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var log struct {
+		Version string `json:"version"`
+		Runs    []struct {
+			Tool struct {
+				Driver struct {
+					Name  string `json:"name"`
+					Rules []struct {
+						ID string `json:"id"`
+					} `json:"rules"`
+				} `json:"driver"`
+			} `json:"tool"`
+			Results []struct {
+				RuleID string `json:"ruleId"`
+				Level  string `json:"level"`
+			} `json:"results"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &log); err != nil {
+		t.Fatal(err)
+	}
+	if log.Version != "2.1.0" || len(log.Runs) != 1 || log.Runs[0].Tool.Driver.Name != "sysfence" {
+		t.Fatalf("not a SARIF 2.1.0 log from sysfence: %.300s", stdout)
+	}
+	levels := map[string]string{}
+	for _, r := range log.Runs[0].Results {
+		levels[r.RuleID] = r.Level
+	}
+	if levels["SF201"] != "error" || levels["SF202"] != "warning" || len(log.Runs[0].Tool.Driver.Rules) != len(levels) {
+		t.Errorf("results %v, rules %v", levels, log.Runs[0].Tool.Driver.Rules)
+	}
+}
