@@ -125,8 +125,18 @@ func Dangerous() []DangerGroup {
 // Audit looks at profile p as resolved for one target (res) and returns the
 // findings, most severe first, and the per-arch summary.
 func Audit(p *profile.Profile, res *profile.Resolved) *AuditReport {
-	a := &auditor{p: p, res: res, class: map[*syscalls.Arch]map[string]Class{}}
+	a := &auditor{p: p, res: res, arches: res.Arches, class: map[*syscalls.Arch]map[string]Class{},
+		classify: func(arch *syscalls.Arch, nr uint32) Class { return Classify(res, arch, nr) },
+		allowsCall: func(arch *syscalls.Arch, nr uint32, args [6]uint64) bool {
+			return allows(Evaluate(res, arch.Audit, nr, args).Action)
+		}}
+	return a.run()
+}
+
+// run makes every check that applies and sorts the findings.
+func (a *auditor) run() *AuditReport {
 	r := &AuditReport{Summary: a.summary()}
+	r.Findings = append(r.Findings, a.extra...)
 	for _, check := range []func() []Finding{a.dangerous, a.socketcall, a.compatABIs, a.sidesteps, a.unknownNames, a.noEffect, a.shadowed, a.futureCalls} {
 		r.Findings = append(r.Findings, check()...)
 	}
@@ -139,10 +149,16 @@ func Audit(p *profile.Profile, res *profile.Resolved) *AuditReport {
 	return r
 }
 
+// auditor holds what the checks ask of a filter. p and res are nil when
+// it is a raw filter; the checks of a profile's entries then do nothing.
 type auditor struct {
-	p     *profile.Profile
-	res   *profile.Resolved
-	class map[*syscalls.Arch]map[string]Class
+	p          *profile.Profile
+	res        *profile.Resolved
+	arches     []*syscalls.Arch // native first
+	classify   func(arch *syscalls.Arch, nr uint32) Class
+	allowsCall func(arch *syscalls.Arch, nr uint32, args [6]uint64) bool
+	class      map[*syscalls.Arch]map[string]Class
+	extra      []Finding // found while building the auditor (raw filters)
 }
 
 // classes classifies every call of arch once.
@@ -153,7 +169,7 @@ func (a *auditor) classes(arch *syscalls.Arch) map[string]Class {
 	c := map[string]Class{}
 	for _, name := range arch.Names() {
 		nr, _ := arch.Number(name)
-		c[name] = Classify(a.res, arch, nr)
+		c[name] = a.classify(arch, nr)
 	}
 	a.class[arch] = c
 	return c
@@ -161,7 +177,7 @@ func (a *auditor) classes(arch *syscalls.Arch) map[string]Class {
 
 func (a *auditor) summary() []ArchSummary {
 	var out []ArchSummary
-	for _, arch := range a.res.Arches {
+	for _, arch := range a.arches {
 		s := ArchSummary{Arch: arch.Name}
 		for _, c := range a.classes(arch) {
 			s.Total++
@@ -180,9 +196,9 @@ func (a *auditor) summary() []ArchSummary {
 }
 
 // native is the target's own ABI, the first of the filter.
-func (a *auditor) native() *syscalls.Arch { return a.res.Arches[0] }
+func (a *auditor) native() *syscalls.Arch { return a.arches[0] }
 
-func (a *auditor) hasArch(arch *syscalls.Arch) bool { return slices.Contains(a.res.Arches, arch) }
+func (a *auditor) hasArch(arch *syscalls.Arch) bool { return slices.Contains(a.arches, arch) }
 
 // dangerous raises one finding per catalogue group some of whose calls the
 // profile allows whatever the arguments, on any ABI of the filter.
@@ -190,7 +206,7 @@ func (a *auditor) dangerous() []Finding {
 	var out []Finding
 	for _, g := range Dangerous() {
 		var arches, names []string
-		for _, arch := range a.res.Arches {
+		for _, arch := range a.arches {
 			hit := false
 			for _, name := range g.Syscalls {
 				if a.classes(arch)[name] == Allowed {
@@ -224,7 +240,7 @@ func (a *auditor) socketcall() []Finding {
 		return nil
 	}
 	nr, ok := x86.Number("socketcall")
-	if !ok || !allows(Evaluate(a.res, x86.Audit, nr, [6]uint64{1}).Action) {
+	if !ok || !a.allowsCall(x86, nr, [6]uint64{1}) {
 		return nil
 	}
 	return []Finding{{ID: "SF201", Severity: High, Title: "socket argument rules bypassed through i386 socketcall",
@@ -297,6 +313,9 @@ func (a *auditor) sidesteps() []Finding {
 // unknownNames: runc silently ignores names libseccomp does not know, so a
 // typo weakens a deny rule or breaks an allow rule without a word.
 func (a *auditor) unknownNames() []Finding {
+	if a.p == nil {
+		return nil
+	}
 	var out []Finding
 	for i, e := range a.p.Syscalls {
 		for _, name := range e.Names {
@@ -314,6 +333,9 @@ func (a *auditor) unknownNames() []Finding {
 // noEffect: an entry whose action is the default action changes nothing
 // (runc drops it), which usually means its author expected otherwise.
 func (a *auditor) noEffect() []Finding {
+	if a.p == nil {
+		return nil
+	}
 	var out []Finding
 	def := a.res.DefaultAction
 	for i, e := range a.p.Syscalls {
@@ -337,6 +359,9 @@ func (a *auditor) noEffect() []Finding {
 // shadowed: once a call has an unconditional rule, libseccomp lets it decide
 // alone; every other entry for that call is dead.
 func (a *auditor) shadowed() []Finding {
+	if a.res == nil {
+		return nil
+	}
 	byName := map[string][]profile.Rule{}
 	for _, r := range a.res.Rules {
 		byName[r.Name] = append(byName[r.Name], r)
@@ -367,6 +392,9 @@ func (a *auditor) shadowed() []Finding {
 // futureCalls: with EPERM as the default, a call newer than the profile
 // fails with EPERM, and libcs fall back to the older call only on ENOSYS.
 func (a *auditor) futureCalls() []Finding {
+	if a.res == nil {
+		return nil
+	}
 	def := a.res.DefaultAction
 	if def.Kind != profile.Errno || def.Data == profile.ENOSYS {
 		return nil

@@ -9,7 +9,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sysfence/sysfence/analysis"
+	"github.com/sysfence/sysfence/bpf"
 	"github.com/sysfence/sysfence/compiler"
+	"github.com/sysfence/sysfence/kernel"
 	"github.com/sysfence/sysfence/profile"
 )
 
@@ -28,12 +30,15 @@ type auditOutput struct {
 
 func newAuditCmd() *cobra.Command {
 	var (
-		tf     targetFlags
-		format string
-		failOn string
+		tf        targetFlags
+		format    string
+		failOn    string
+		bpfFile   string
+		pid       int
+		container string
 	)
 	cmd := &cobra.Command{
-		Use:   "audit PROFILE [--format text|json|sarif] [--fail-on SEVERITY] [target flags]",
+		Use:   "audit (PROFILE | --bpf FILE | --pid N | --container NAME) [--format text|json|sarif] [--fail-on SEVERITY] [target flags]",
 		Short: "List what a profile risks: dangerous calls, bypasses, mistakes, and a per-arch summary",
 		Long: `Audit PROFILE as resolved for the target (what docker run would enforce
 here, or the target flags). Findings have a stable ID and a severity
@@ -52,16 +57,26 @@ here, or the target flags). Findings have a stable ID and a severity
   SF4xx  future-proofing: calls libcs probe fail with EPERM instead of
          ENOSYS (SF401)
 
+  SF304  a raw filter that never checks the architecture
+
 The summary counts, per arch, the system calls allowed whatever the
 arguments, allowed for some, and blocked, out of all the arch has; the
 cost is the compiled filter's size and instructions per call.
+
+--bpf, --pid and --container audit raw filters: a file of struct
+sock_filter, or the filters a running process or container has loaded (all
+of them, as the kernel runs them: the most severe verdict wins; needs
+root). Calls are classified by running the filter on argument values taken
+from every constant it compares an argument with; the checks of a
+profile's entries (SF3xx but SF304, SF401) need the profile.
 
 Exit status: 0, or 3 when --fail-on is given and a finding is at least that
 severe (for CI gates); 1 on errors, 2 on bad usage.`,
 		Example: `  sysfence audit default
   sysfence audit app.json --fail-on high
-  sysfence audit app.json --format sarif > audit.sarif`,
-		Args: cobra.ExactArgs(1),
+  sysfence audit app.json --format sarif > audit.sarif
+  sudo sysfence audit --container web`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var threshold *analysis.Severity
 			if failOn != "" {
@@ -71,7 +86,22 @@ severe (for CI gates); 1 on errors, 2 on bad usage.`,
 				}
 				threshold = &s
 			}
-			out, err := runAudit(cmd, args[0], &tf)
+			sources := 0
+			for _, given := range []bool{len(args) == 1, bpfFile != "", pid != 0, container != ""} {
+				if given {
+					sources++
+				}
+			}
+			if sources != 1 {
+				return usageError{fmt.Errorf("give exactly one of PROFILE, --bpf FILE, --pid N or --container NAME")}
+			}
+			var out *auditOutput
+			var err error
+			if len(args) == 1 {
+				out, err = runAudit(cmd, args[0], &tf)
+			} else {
+				out, err = runRawAudit(bpfFile, pid, container, &tf)
+			}
 			if err != nil {
 				return err
 			}
@@ -87,6 +117,9 @@ severe (for CI gates); 1 on errors, 2 on bad usage.`,
 		},
 	}
 	tf.register(cmd)
+	cmd.Flags().StringVar(&bpfFile, "bpf", "", "audit a raw filter `FILE` (struct sock_filter array, native byte order)")
+	cmd.Flags().IntVar(&pid, "pid", 0, "audit the filters process `ID` has loaded")
+	cmd.Flags().StringVar(&container, "container", "", "audit the filters of Docker container `NAME`")
 	cmd.Flags().StringVar(&format, "format", "text", "text, json or sarif")
 	cmd.Flags().StringVar(&failOn, "fail-on", "", "exit 3 when a finding is at least this severe: info, low, medium, high or critical")
 	return cmd
@@ -115,6 +148,49 @@ func runAudit(cmd *cobra.Command, arg string, tf *targetFlags) (*auditOutput, er
 		out.Cost = &st
 	} else {
 		out.CostNote = "not compiled: " + err.Error()
+	}
+	return out, nil
+}
+
+// runRawAudit audits a raw filter file or the filters of a process.
+func runRawAudit(bpfFile string, pid int, container string, tf *targetFlags) (*auditOutput, error) {
+	t, err := tf.target()
+	if err != nil {
+		return nil, err
+	}
+	var filters [][]bpf.Instruction
+	var what string
+	switch {
+	case bpfFile != "":
+		prog, err := readBPF(bpfFile)
+		if err != nil {
+			return nil, err
+		}
+		filters, what = [][]bpf.Instruction{prog}, bpfFile
+	default:
+		what = fmt.Sprintf("pid %d", pid)
+		if container != "" {
+			if pid, err = containerPid(container); err != nil {
+				return nil, err
+			}
+			what = fmt.Sprintf("container %s (pid %d)", container, pid)
+		}
+		if filters, err = kernel.Filters(pid); err != nil {
+			return nil, err
+		}
+	}
+	r, err := analysis.AuditBPF(filters, t.Arch)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	n := 0
+	for _, f := range filters {
+		n += len(f)
+	}
+	out := &auditOutput{Profile: what, Target: t.Arch.Name + " process", Findings: r.Findings, Summary: r.Summary,
+		CostNote: fmt.Sprintf("%d raw filter(s), %d instructions", len(filters), n)}
+	if out.Findings == nil {
+		out.Findings = []analysis.Finding{}
 	}
 	return out, nil
 }

@@ -109,3 +109,24 @@ func TestAuditSARIF(t *testing.T) {
 		t.Errorf("results %v, rules %v", levels, log.Runs[0].Tool.Driver.Rules)
 	}
 }
+
+// TestAuditRawFilter audits the compiled default as a raw file: the same
+// summary as the profile's audit.
+func TestAuditRawFilter(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "default.bpf")
+	if code, _, stderr := recordCLI("compile", "default", "--arch", "x86_64", "-o", f); code != 0 {
+		t.Fatal(stderr)
+	}
+	code, raw, stderr := recordCLI("audit", "--bpf", f, "--arch", "x86_64")
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	for _, want := range []string{"x86_64      385      306            3       76", "SF201 high", "filter: 1 raw filter(s), 326 instructions"} {
+		if !strings.Contains(raw, want) {
+			t.Errorf("audit --bpf lacks %q:\n%s", want, raw)
+		}
+	}
+	if code, _, stderr := recordCLI("audit", "default", "--bpf", f); code != ExitUsage || !strings.Contains(stderr, "exactly one of PROFILE, --bpf FILE, --pid N or --container NAME") {
+		t.Errorf("PROFILE and --bpf: exit %d, %s", code, stderr)
+	}
+}

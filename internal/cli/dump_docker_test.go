@@ -48,3 +48,22 @@ func TestDumpContainer(t *testing.T) {
 		t.Errorf("eval of the dumped filter:\n%s\neval of the profile:\n%s", fromDump, fromProfile)
 	}
 }
+
+// TestAuditContainer audits the filter Docker (runc + libseccomp) really
+// loaded into a container under the engine's own default profile: the
+// compat ABIs are open and ptrace allowed there too. (Docker 20.10's
+// built-in default has no socket family rule, so no SF201.)
+func TestAuditContainer(t *testing.T) {
+	testutil.RequireDocker(t)
+	testutil.RequireFilterDump(t)
+	c, err := dockertest.Start(t, nil, nil, dockertest.Spin...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := mustRun(t, "", "audit", "--container", c.ID).stdout
+	for _, want := range []string{"SF105 high", "SF202 medium", "SF203 medium", "filter: 1 raw filter(s)", "x86_64      385"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("audit --container lacks %q:\n%s", want, out)
+		}
+	}
+}
