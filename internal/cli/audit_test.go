@@ -130,3 +130,28 @@ func TestAuditRawFilter(t *testing.T) {
 		t.Errorf("PROFILE and --bpf: exit %d, %s", code, stderr)
 	}
 }
+
+func TestReportCommand(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "r.html")
+	if code, _, stderr := recordCLI("report", "default", "--arch", "x86_64", "-o", out); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`data-arch="x86_64"`, `data-total="385"`, "Against default", "SF201"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if code, _, _ := recordCLI("report", "default", "--arch", "x86_64", "--vs", "none", "-o", out); code != 0 {
+		t.Errorf("--vs none: exit %d", code)
+	}
+	if data, _ := os.ReadFile(out); strings.Contains(string(data), `id="diff"`) {
+		t.Error("--vs none still has a diff section")
+	}
+	if code, _, stderr := recordCLI("report", "default"); code != ExitUsage || !strings.Contains(stderr, "-o FILE is required") {
+		t.Errorf("no -o: exit %d, %s", code, stderr)
+	}
+}
