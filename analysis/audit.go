@@ -137,7 +137,7 @@ func Audit(p *profile.Profile, res *profile.Resolved) *AuditReport {
 func (a *auditor) run() *AuditReport {
 	r := &AuditReport{Summary: a.summary()}
 	r.Findings = append(r.Findings, a.extra...)
-	for _, check := range []func() []Finding{a.dangerous, a.socketcall, a.compatABIs, a.sidesteps, a.unknownNames, a.noEffect, a.shadowed, a.futureCalls} {
+	for _, check := range []func() []Finding{a.dangerous, a.socketcall, a.compatABIs, a.sidesteps, a.unknownNames, a.noEffect, a.shadowed, a.repeatedIndex, a.futureCalls} {
 		r.Findings = append(r.Findings, check()...)
 	}
 	sort.SliceStable(r.Findings, func(i, j int) bool {
@@ -385,6 +385,40 @@ func (a *auditor) shadowed() []Finding {
 		out = append(out, Finding{ID: "SF303", Severity: Low, Title: "rules shadowed by an unconditional rule", Syscalls: []string{name},
 			Reason: fmt.Sprintf("syscalls[%d] decides %s whatever the arguments (%s); the rules of %s never apply", rules[i].Entry, name, rules[i].Action, strings.Join(dead, ", ")),
 			Fix:    "merge the entries, or make the unconditional one conditional"})
+	}
+	return out
+}
+
+// repeatedIndex: runc turns an entry with several conditions on the same
+// argument into separate rules, ORed, not ANDed: "a1 >= 3 && a1 <= 10"
+// becomes "a1 >= 3 || a1 <= 10", which lets every value through. A
+// condition no value satisfies (< 0, > the maximum) makes its rule dead.
+func (a *auditor) repeatedIndex() []Finding {
+	if a.p == nil {
+		return nil
+	}
+	var out []Finding
+	for i, e := range a.p.Syscalls {
+		seen := map[uint]int{}
+		for _, c := range e.Args {
+			seen[c.Index]++
+		}
+		for idx, n := range seen {
+			if n < 2 {
+				continue
+			}
+			out = append(out, Finding{ID: "SF305", Severity: Medium, Title: "conditions on one argument are ORed, not ANDed", Syscalls: e.Names,
+				Reason: fmt.Sprintf("syscalls[%d] has %d conditions on argument %d; runc makes each a rule of its own, so a call matching any one of them matches the entry%s", i, n, idx, FormatArgs(e.Args)),
+				Fix:    "express the range with one condition (SCMP_CMP_MASKED_EQ, or one bound), or list the allowed values in separate entries with SCMP_CMP_EQ"})
+			break
+		}
+		for _, c := range e.Args {
+			if (c.Op == profile.OpLessThan && c.Value == 0) || (c.Op == profile.OpGreaterThan && c.Value == ^uint64(0)) {
+				out = append(out, Finding{ID: "SF306", Severity: Low, Title: "condition no value satisfies", Syscalls: e.Names,
+					Reason: fmt.Sprintf("syscalls[%d]: argument %d %s %#x never holds (arguments are unsigned), so the rule never applies", i, c.Index, c.Op, c.Value),
+					Fix:    "fix the value or the operator"})
+			}
+		}
 	}
 	return out
 }

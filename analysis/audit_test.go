@@ -71,6 +71,9 @@ func TestAuditFindings(t *testing.T) {
 		{"clone limited, clone3 free", `{"names":["clone"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":2114060288,"valueTwo":0,"op":"SCMP_CMP_MASKED_EQ"}]},{"names":["clone3"],"action":"SCMP_ACT_ALLOW"}`, []string{"SF206"}},
 		{"typo", `{"names":["reed","write"],"action":"SCMP_ACT_ALLOW"}`, []string{"SF301"}},
 		{"no effect", `{"names":["read"],"action":"SCMP_ACT_ALLOW"},{"names":["mount"],"action":"SCMP_ACT_ERRNO","errnoRet":38}`, []string{"SF302"}},
+		{"range ORed by runc", `{"names":["read"],"action":"SCMP_ACT_ALLOW"},{"names":["socket"],"action":"SCMP_ACT_ALLOW","args":[{"index":1,"value":10,"op":"SCMP_CMP_LT"},{"index":1,"value":3,"op":"SCMP_CMP_GT"}]}`, []string{"SF305"}},
+		{"conditions on two arguments", `{"names":["read"],"action":"SCMP_ACT_ALLOW"},{"names":["socket"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":1,"op":"SCMP_CMP_EQ"},{"index":1,"value":1,"op":"SCMP_CMP_EQ"}]}`, nil},
+		{"impossible condition", `{"names":["read"],"action":"SCMP_ACT_ALLOW"},{"names":["socket"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":0,"op":"SCMP_CMP_LT"}]}`, []string{"SF306"}},
 		{"shadowed", `{"names":["socket"],"action":"SCMP_ACT_ALLOW"},{"names":["socket"],"action":"SCMP_ACT_ERRNO","errnoRet":1,"args":[{"index":0,"value":40,"op":"SCMP_CMP_EQ"}]}`, []string{"SF303"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

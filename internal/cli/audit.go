@@ -18,7 +18,7 @@ import (
 func init() { commands = append(commands, newAuditCmd) }
 
 // auditOutput is the JSON document `sysfence audit --format json` writes
-// (schema: docs/audit-schema.md).
+// (schema: docs/json.md).
 type auditOutput struct {
 	Profile  string                 `json:"profile"`
 	Target   string                 `json:"target"`
@@ -53,7 +53,9 @@ here, or the target flags). Findings have a stable ID and a severity
          profile, open/execve/clone limited while openat(2)/execveat/clone3
          are free (SF204-SF206)
   SF3xx  mistakes: unknown names runc ignores silently (SF301), entries with
-         no effect (SF302), rules shadowed by an unconditional one (SF303)
+         no effect (SF302), rules shadowed by an unconditional one (SF303),
+         several conditions on one argument, which runc ORs (SF305), a
+         condition no value satisfies (SF306)
   SF4xx  future-proofing: calls libcs probe fail with EPERM instead of
          ENOSYS (SF401)
 

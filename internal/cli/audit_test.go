@@ -41,7 +41,7 @@ func TestAuditCommand(t *testing.T) {
 	}
 }
 
-// TestAuditJSONSchema pins the JSON keys docs/audit-schema.md documents.
+// TestAuditJSONSchema pins the JSON keys docs/json.md documents.
 func TestAuditJSONSchema(t *testing.T) {
 	code, stdout, stderr := recordCLI("audit", "default", "--arch", "x86_64", "--format", "json")
 	if code != 0 {
