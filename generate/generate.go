@@ -27,11 +27,6 @@ type Options struct {
 	// Args builds argument-conditional entries from the captured values
 	// (socket only for the families seen, clone without namespace flags…).
 	Args bool
-	// Always are calls allowed although not observed, with Why in their
-	// entry's comment (for example what runc calls after installing the
-	// filter, which a recording may miss on other threads).
-	Always []string
-	Why    string
 }
 
 // Profile writes the tightest Docker profile that allows what o saw.
@@ -76,10 +71,6 @@ func Profile(o *recorder.Observation, opts Options) (*profile.Profile, error) {
 		p.Syscalls = append(p.Syscalls, allowEntry(free, o))
 	}
 	p.Syscalls = append(p.Syscalls, conditional...)
-	if extra := missing(opts.Always, seen); len(extra) > 0 {
-		p.Syscalls = append(p.Syscalls, profile.Syscall{Names: extra, Action: profile.Allow,
-			Comment: "not observed, allowed anyway: " + opts.Why})
-	}
 	// Calls libcs probe (analysis.FallbackProbes) that the recording did not
 	// see fail with ENOSYS rather than EPERM, so that another libc or kernel
 	// than the recorded one still falls back to the older call.

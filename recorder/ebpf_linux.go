@@ -17,9 +17,9 @@ import (
 // Map sizes. Counts hold one entry per (cgroup, slot) seen; values one per
 // distinct captured tuple, bounded per (slot, capture) by MaxValues.
 const (
-	maxArmed  = 256
-	maxCounts = 16384
-	maxValues = 16384
+	armedMapEntries  = 256
+	countMapEntries = 16384
+	valueMapEntries = 16384
 )
 
 type countKey struct {
@@ -41,7 +41,7 @@ func countsSpec(cfg progConfig) ebpf.MapSpec {
 	if cfg.Cgroup != 0 {
 		return ebpf.MapSpec{Name: "sf_counts", Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: numSlots}
 	}
-	return ebpf.MapSpec{Name: "sf_counts", Type: ebpf.PerCPUHash, KeySize: 16, ValueSize: 8, MaxEntries: maxCounts}
+	return ebpf.MapSpec{Name: "sf_counts", Type: ebpf.PerCPUHash, KeySize: 16, ValueSize: 8, MaxEntries: countMapEntries}
 }
 
 // eachCount calls fn with every non-zero count of cgroup id, summed over
@@ -145,10 +145,10 @@ func openEBPF(cfg progConfig) (s *ebpfSession, err error) {
 		m    **ebpf.Map
 		spec ebpf.MapSpec
 	}{
-		{&s.armed, ebpf.MapSpec{Name: "sf_armed", Type: ebpf.Hash, KeySize: 8, ValueSize: 8, MaxEntries: maxArmed}},
+		{&s.armed, ebpf.MapSpec{Name: "sf_armed", Type: ebpf.Hash, KeySize: 8, ValueSize: 8, MaxEntries: armedMapEntries}},
 		{&s.counts, countsSpec(cfg)},
 		{&s.specs, ebpf.MapSpec{Name: "sf_specs", Type: ebpf.Array, KeySize: 4, ValueSize: capturesPerSlot * specEntrySize, MaxEntries: numSlots}},
-		{&s.values, ebpf.MapSpec{Name: "sf_values", Type: ebpf.Hash, KeySize: 32, ValueSize: 8, MaxEntries: maxValues}},
+		{&s.values, ebpf.MapSpec{Name: "sf_values", Type: ebpf.Hash, KeySize: 32, ValueSize: 8, MaxEntries: valueMapEntries}},
 		{&s.distinct, ebpf.MapSpec{Name: "sf_distinct", Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: numSlots * capturesPerSlot}},
 		{&s.lost, ebpf.MapSpec{Name: "sf_lost", Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: numLost}},
 	}
