@@ -17,7 +17,7 @@ import (
 // Map sizes. Counts hold one entry per (cgroup, slot) seen; values one per
 // distinct captured tuple, bounded per (slot, capture) by MaxValues.
 const (
-	armedMapEntries  = 256
+	armedMapEntries = 256
 	countMapEntries = 16384
 	valueMapEntries = 16384
 )
