@@ -281,6 +281,17 @@ func (a *auditor) compatABIs() []Finding {
 	return out
 }
 
+// limits reports whether the profile means to limit call (class c): it has
+// argument rules for it, or an entry that names it. A call that is merely
+// absent, as in a recorded profile whose workload uses openat, is not a
+// limit that its twin sidesteps.
+func (a *auditor) limits(call string, c Class) bool {
+	if c == Conditional {
+		return true
+	}
+	return a.res != nil && slices.Contains(a.res.Named, call)
+}
+
 // sidesteps: a limit on one call is moot when its twin is allowed freely.
 func (a *auditor) sidesteps() []Finding {
 	var out []Finding
@@ -290,7 +301,7 @@ func (a *auditor) sidesteps() []Finding {
 		twins    []string
 	}{{"SF204", "open", []string{"openat", "openat2"}}, {"SF205", "execve", []string{"execveat"}}, {"SF206", "clone", []string{"clone3"}}} {
 		c, ok := cl[s.call]
-		if !ok || c == Allowed {
+		if !ok || c == Allowed || !a.limits(s.call, c) {
 			continue
 		}
 		var open []string
