@@ -37,9 +37,15 @@ func Classify(res *profile.Resolved, arch *syscalls.Arch, nr uint32) Class {
 			samples = append(samples, satisfying(conds))
 		}
 	}
+	return classOf(samples, func(args [6]uint64) bool { return allows(Evaluate(res, arch.Audit, nr, args).Action) })
+}
+
+// classOf is Allowed when every sample is allowed, Conditional when some
+// are, Blocked when none is.
+func classOf(samples [][6]uint64, allowed func([6]uint64) bool) Class {
 	some, all := false, true
 	for _, args := range samples {
-		if allows(Evaluate(res, arch.Audit, nr, args).Action) {
+		if allowed(args) {
 			some = true
 		} else {
 			all = false

@@ -58,21 +58,7 @@ func AuditBPF(filters [][]bpf.Instruction, native *syscalls.Arch) (*AuditReport,
 	a := &auditor{arches: family(native), class: map[*syscalls.Arch]map[string]Class{}, extra: extra,
 		allowsCall: func(arch *syscalls.Arch, nr uint32, args [6]uint64) bool { return allowsRet(run(arch, nr, args)) },
 		classify: func(arch *syscalls.Arch, nr uint32) Class {
-			some, all := false, true
-			for _, args := range samples {
-				if allowsRet(run(arch, nr, args)) {
-					some = true
-				} else {
-					all = false
-				}
-			}
-			switch {
-			case all:
-				return Allowed
-			case some:
-				return Conditional
-			}
-			return Blocked
+			return classOf(samples, func(args [6]uint64) bool { return allowsRet(run(arch, nr, args)) })
 		}}
 	return a.run(), nil
 }

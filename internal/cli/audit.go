@@ -128,20 +128,12 @@ severe (for CI gates); 1 on errors, 2 on bad usage.`,
 }
 
 func runAudit(cmd *cobra.Command, arg string, tf *targetFlags) (*auditOutput, error) {
-	p, err := loadProfile(cmd, arg)
+	p, res, err := loadResolved(cmd, arg, tf)
 	if err != nil {
 		return nil, err
-	}
-	t, err := tf.target()
-	if err != nil {
-		return nil, err
-	}
-	res, err := profile.Resolve(p, t)
-	if err != nil {
-		return nil, fmt.Errorf("resolve profile %s: %w", arg, err)
 	}
 	r := analysis.Audit(p, res)
-	out := &auditOutput{Profile: arg, Target: describeTarget(t), Findings: r.Findings, Summary: r.Summary}
+	out := &auditOutput{Profile: arg, Target: describeTarget(res.Target), Findings: r.Findings, Summary: r.Summary}
 	if out.Findings == nil {
 		out.Findings = []analysis.Finding{}
 	}

@@ -17,19 +17,25 @@ func init() { commands = append(commands, newDiffCmd, newCheckCmd) }
 
 // resolveArg loads and resolves PROFILE for the flags' target.
 func resolveArg(cmd *cobra.Command, arg string, tf *targetFlags) (*profile.Resolved, error) {
+	_, res, err := loadResolved(cmd, arg, tf)
+	return res, err
+}
+
+// loadResolved loads PROFILE and resolves it for the flags' target.
+func loadResolved(cmd *cobra.Command, arg string, tf *targetFlags) (*profile.Profile, *profile.Resolved, error) {
 	p, err := loadProfile(cmd, arg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	t, err := tf.target()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	res, err := profile.Resolve(p, t)
 	if err != nil {
-		return nil, fmt.Errorf("resolve profile %s: %w", arg, err)
+		return nil, nil, fmt.Errorf("resolve profile %s: %w", arg, err)
 	}
-	return res, nil
+	return p, res, nil
 }
 
 func newDiffCmd() *cobra.Command {

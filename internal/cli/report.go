@@ -35,11 +35,7 @@ network.`,
 			if out == "" {
 				return usageError{fmt.Errorf("-o FILE is required (the report is HTML)")}
 			}
-			p, err := loadProfile(cmd, args[0])
-			if err != nil {
-				return err
-			}
-			res, err := resolveArg(cmd, args[0], &tf)
+			p, res, err := loadResolved(cmd, args[0], &tf)
 			if err != nil {
 				return err
 			}
