@@ -124,7 +124,7 @@ func RecordDocker(ctx context.Context, args []string, stdio Stdio, opts Options)
 		}
 		return sessProgress(sess, c.cgid)()
 	})
-	werr := c.follow(ctx, cmd, done)
+	werr := c.follow(ctx, cmd, done, sess)
 	stop()
 	exit, err := exitOf(cmd, werr)
 	if err != nil {
@@ -149,14 +149,23 @@ type dockerRun struct {
 }
 
 // follow waits for docker run to return and then for the container's
-// cgroup to empty, learning the container's cgroup on the way.
-func (c *dockerRun) follow(ctx context.Context, cmd *exec.Cmd, done <-chan error) error {
+// cgroup to empty, learning the container's cgroup on the way and
+// switching the session to its constant-cgroup program once runc has armed
+// it.
+func (c *dockerRun) follow(ctx context.Context, cmd *exec.Cmd, done <-chan error, sess *ebpfSession) error {
 	var werr error
 	running := true
 	stopping := false
 	for {
 		if c.cgid == 0 {
 			c.resolve()
+		}
+		if c.cgid != 0 && sess.special == nil && sess.isArmed(c.cgid) {
+			// The container is armed: from now on only its cgroup matters,
+			// and a constant compare is cheaper for every other process.
+			if err := sess.specialize(c.cgid); err != nil {
+				return err
+			}
 		}
 		if !running {
 			if c.cgroup == "" {

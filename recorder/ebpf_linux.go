@@ -47,34 +47,47 @@ func countsSpec(cfg progConfig) ebpf.MapSpec {
 // eachCount calls fn with every non-zero count of cgroup id, summed over
 // the CPUs.
 func (s *ebpfSession) eachCount(id uint64, fn func(slot uint32, n uint64)) error {
-	sum := func(per []uint64) (n uint64) {
-		for _, v := range per {
-			n += v
-		}
-		return n
-	}
-	var per []uint64
 	if s.cfg.Cgroup != 0 {
 		if id != s.cfg.Cgroup {
 			return nil
 		}
-		var slot uint32
-		it := s.counts.Iterate()
-		for it.Next(&slot, &per) {
-			if n := sum(per); n > 0 {
-				fn(slot, n)
-			}
-		}
-		return it.Err()
+		return eachSlot(s.counts, fn)
 	}
 	var k countKey
+	var per []uint64
 	it := s.counts.Iterate()
 	for it.Next(&k, &per) {
-		if n := sum(per); k.Cgroup == id && n > 0 {
+		if n := sumCPUs(per); k.Cgroup == id && n > 0 {
 			fn(k.Slot, n)
 		}
 	}
+	if err := it.Err(); err != nil {
+		return err
+	}
+	if sp := s.special; sp != nil && sp.id == id {
+		return eachSlot(sp.counts, fn)
+	}
+	return nil
+}
+
+// eachSlot calls fn with every non-zero count of a per-CPU array of slots.
+func eachSlot(m *ebpf.Map, fn func(slot uint32, n uint64)) error {
+	var slot uint32
+	var per []uint64
+	it := m.Iterate()
+	for it.Next(&slot, &per) {
+		if n := sumCPUs(per); n > 0 {
+			fn(slot, n)
+		}
+	}
 	return it.Err()
+}
+
+func sumCPUs(per []uint64) (n uint64) {
+	for _, v := range per {
+		n += v
+	}
+	return n
 }
 
 // ebpfSession is a loaded, attached recording program and its maps.
@@ -83,6 +96,7 @@ type ebpfSession struct {
 	armed, counts, specs, values, distinct, lost *ebpf.Map
 	prog                                         *ebpf.Program
 	link                                         link.Link
+	special                                      *specialized // record --docker, once the container is armed
 }
 
 // statusOffset finds offsetof(struct task_struct, thread_info.status) in the
@@ -164,7 +178,16 @@ func openEBPF(cfg progConfig) (s *ebpfSession, err error) {
 	}
 	maps := progMaps{Armed: s.armed.FD(), Counts: s.counts.FD(), Specs: s.specs.FD(),
 		Values: s.values.FD(), Distinct: s.distinct.FD(), Lost: s.lost.FD()}
-	s.prog, err = ebpf.NewProgram(&ebpf.ProgramSpec{
+	if s.prog, s.link, err = attachProgram(cfg, maps); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// attachProgram loads the recording program for cfg and maps and attaches
+// it to the sys_enter raw tracepoint.
+func attachProgram(cfg progConfig, maps progMaps) (*ebpf.Program, link.Link, error) {
+	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
 		Name:         "sysfence_record",
 		Type:         ebpf.RawTracepoint,
 		License:      "GPL", // the probe_read and task helpers are GPL-only
@@ -173,19 +196,60 @@ func openEBPF(cfg progConfig) (s *ebpfSession, err error) {
 	if err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
-			return nil, fmt.Errorf("loading the recording program: %w\n%+v", err, ve)
+			return nil, nil, fmt.Errorf("loading the recording program: %w\n%+v", err, ve)
 		}
-		return nil, fmt.Errorf("loading the recording program: %w", err)
+		return nil, nil, fmt.Errorf("loading the recording program: %w", err)
 	}
-	s.link, err = link.AttachRawTracepoint(link.RawTracepointOptions{Name: "sys_enter", Program: s.prog})
+	l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: "sys_enter", Program: prog})
 	if err != nil {
-		return nil, fmt.Errorf("attaching to the sys_enter tracepoint: %w", err)
+		prog.Close()
+		return nil, nil, fmt.Errorf("attaching to the sys_enter tracepoint: %w", err)
 	}
-	return s, nil
+	return prog, l, nil
+}
+
+// specialized is the program a `record --docker` session switches to once
+// it knows the container's cgroup and the cgroup is armed: a constant
+// compare instead of the armed-hash lookup on every system call of the
+// machine, and counts in a per-CPU array of its own.
+type specialized struct {
+	id     uint64
+	counts *ebpf.Map
+	prog   *ebpf.Program
+	link   link.Link
+}
+
+// specialize attaches the constant-cgroup program for cgroup id, sharing
+// this session's value and loss maps, and then detaches the session's own
+// program. While both are attached a call may be counted twice; none is
+// missed.
+func (s *ebpfSession) specialize(id uint64) error {
+	cfg := progConfig{Cgroup: id, Args: s.cfg.Args, StatusOffset: s.cfg.StatusOffset}
+	spec := countsSpec(cfg)
+	counts, err := ebpf.NewMap(&spec)
+	if err != nil {
+		return fmt.Errorf("creating eBPF map %s: %w", spec.Name, err)
+	}
+	maps := progMaps{Armed: s.armed.FD(), Counts: counts.FD(), Specs: s.specs.FD(),
+		Values: s.values.FD(), Distinct: s.distinct.FD(), Lost: s.lost.FD()}
+	prog, l, err := attachProgram(cfg, maps)
+	if err != nil {
+		counts.Close()
+		return err
+	}
+	s.special = &specialized{id: id, counts: counts, prog: prog, link: l}
+	s.link.Close()
+	s.link = nil
+	return nil
 }
 
 // Close detaches the program and frees the maps.
 func (s *ebpfSession) Close() {
+	if sp := s.special; sp != nil {
+		sp.link.Close()
+		sp.prog.Close()
+		sp.counts.Close()
+	}
 	if s.link != nil {
 		s.link.Close()
 	}
@@ -257,6 +321,11 @@ func (s *ebpfSession) read(id uint64, withArgs bool) (*tally, error) {
 	if st, err := s.prog.Stats(); err == nil {
 		t.lost.Skipped = st.RecursionMisses
 	}
+	if sp := s.special; sp != nil {
+		if st, err := sp.prog.Stats(); err == nil {
+			t.lost.Skipped += st.RecursionMisses
+		}
+	}
 	if withArgs {
 		if err := s.readValues(id, t.b); err != nil {
 			return nil, err
@@ -302,11 +371,18 @@ func (s *ebpfSession) readValues(id uint64, b *builder) error {
 // progress sums what cgroup id has recorded so far, cheaply enough to call a
 // few times a second.
 func (s *ebpfSession) progress(id uint64) (calls uint64, distinct int) {
-	s.eachCount(id, func(_ uint32, n uint64) {
+	slots := map[uint32]bool{}
+	s.eachCount(id, func(slot uint32, n uint64) {
 		calls += n
-		distinct++
+		slots[slot] = true
 	})
-	return calls, distinct
+	return calls, len(slots)
+}
+
+// isArmed reports whether the program records cgroup id.
+func (s *ebpfSession) isArmed(id uint64) bool {
+	var v uint64
+	return s.armed.Lookup(id, &v) == nil
 }
 
 // ebpfUnavailable says why the eBPF back end cannot run here, or nil.
