@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -378,7 +379,7 @@ func (a *auditor) shadowed() []Finding {
 		byName[r.Name] = append(byName[r.Name], r)
 	}
 	var out []Finding
-	for _, name := range sortedKeys(byName) {
+	for _, name := range slices.Sorted(maps.Keys(byName)) {
 		rules := byName[name]
 		i := slices.IndexFunc(rules, func(r profile.Rule) bool { return len(r.Args) == 0 })
 		if i < 0 {
@@ -456,13 +457,4 @@ func (a *auditor) futureCalls() []Finding {
 	return []Finding{{ID: "SF401", Severity: Info, Title: "newer calls fail with EPERM, not ENOSYS", Syscalls: missing,
 		Reason: fmt.Sprintf("the default is ERRNO(%d): %s, which glibc, musl and Go try before their older equivalents, fail with it instead of ENOSYS, and the fallback never happens (runc's ENOSYS stub covers only numbers above the largest named call)", def.Data, strings.Join(missing, ", ")),
 		Fix:    "add an entry for them with SCMP_ACT_ERRNO and errnoRet 38 (ENOSYS), as sysfence generate does"}}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

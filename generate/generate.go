@@ -4,6 +4,7 @@ package generate
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -59,7 +60,7 @@ func Profile(o *recorder.Observation, opts Options) (*profile.Profile, error) {
 
 	var free []*callSummary
 	var conditional []profile.Syscall
-	for _, name := range sortedKeys(seen) {
+	for _, name := range slices.Sorted(maps.Keys(seen)) {
 		s := seen[name]
 		if entries := s.conditionalEntries(); entries != nil {
 			conditional = append(conditional, entries...)
@@ -219,15 +220,6 @@ func missing(list []string, seen map[string]*callSummary) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // sortArches orders architectures as Docker's default lists them: the

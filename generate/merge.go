@@ -2,6 +2,7 @@ package generate
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 
@@ -121,7 +122,7 @@ func (m *merger) add(in Input) error {
 func (m *merger) entries() []profile.Syscall {
 	var out []profile.Syscall
 	byInputs := map[int][]string{}
-	names := sortedKeys(m.calls)
+	names := slices.Sorted(maps.Keys(m.calls))
 	for _, name := range names {
 		if c := m.calls[name]; c.free {
 			byInputs[len(c.inputs)] = append(byInputs[len(c.inputs)], name)

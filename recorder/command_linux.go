@@ -53,10 +53,7 @@ func RecordEBPF(ctx context.Context, cmd *exec.Cmd, opts Options) (*Observation,
 	if err := startInCgroup(cmd, cg); err != nil {
 		return nil, Exit{}, err
 	}
-	stop := reportProgress(opts.Progress, started, func() Progress {
-		calls, distinct := sess.progress(cg.id)
-		return Progress{Calls: calls, Distinct: distinct}
-	})
+	stop := reportProgress(opts.Progress, started, sess.progressOf(cg.id))
 	exit, err := waitTree(ctx, cmd, cg)
 	stop()
 	if err != nil {
@@ -129,21 +126,14 @@ func waitTree(ctx context.Context, cmd *exec.Cmd, cg *recordCgroup) (Exit, error
 	if err != nil {
 		return exit, err
 	}
-	for {
-		busy, err := populated(cg.path)
-		if err != nil {
-			return exit, err
-		}
-		if !busy {
-			return exit, nil
-		}
-		select {
-		case <-ctx.Done():
+	if err := waitCgroupEmpty(ctx, cg.path); err != nil {
+		if ctx.Err() != nil {
 			cg.kill()
-			return exit, fmt.Errorf("recording stopped while descendants of the command still ran: %w", ctx.Err())
-		case <-time.After(20 * time.Millisecond):
+			return exit, fmt.Errorf("recording stopped while descendants of the command still ran: %w", err)
 		}
+		return exit, err
 	}
+	return exit, nil
 }
 
 // exitOf turns the result of cmd.Wait into an Exit.

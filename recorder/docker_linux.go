@@ -66,7 +66,7 @@ func RecordContainer(ctx context.Context, name string, opts Options) (*Observati
 	}
 	defer sess.Close()
 	started := time.Now()
-	stop := reportProgress(opts.Progress, started, sessProgress(sess, cgid))
+	stop := reportProgress(opts.Progress, started, sess.progressOf(cgid))
 	err = waitCgroupEmpty(ctx, path)
 	stop()
 	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
@@ -122,7 +122,7 @@ func RecordDocker(ctx context.Context, args []string, stdio Stdio, opts Options)
 		if c.cgid == 0 {
 			return Progress{}
 		}
-		return sessProgress(sess, c.cgid)()
+		return sess.progressOf(c.cgid)()
 	})
 	werr := c.follow(ctx, cmd, done, sess)
 	stop()
@@ -237,13 +237,6 @@ func (c *dockerRun) fallbackCgroup(sess *ebpfSession) (uint64, error) {
 		return 0, errors.New("the container never reached its seccomp filter or execve: nothing was recorded (did docker run fail?)")
 	}
 	return 0, fmt.Errorf("container %.12s ended before its cgroup was found, and %d containers started meanwhile: cannot tell which recording is its", c.id, len(armed))
-}
-
-func sessProgress(sess *ebpfSession, cgid uint64) func() Progress {
-	return func() Progress {
-		calls, distinct := sess.progress(cgid)
-		return Progress{Calls: calls, Distinct: distinct}
-	}
 }
 
 // finish reads the recording of cgid into an Observation.

@@ -379,6 +379,14 @@ func (s *ebpfSession) progress(id uint64) (calls uint64, distinct int) {
 	return calls, len(slots)
 }
 
+// progressOf samples what cgroup id has recorded so far, for Options.Progress.
+func (s *ebpfSession) progressOf(id uint64) func() Progress {
+	return func() Progress {
+		calls, distinct := s.progress(id)
+		return Progress{Calls: calls, Distinct: distinct}
+	}
+}
+
 // isArmed reports whether the program records cgroup id.
 func (s *ebpfSession) isArmed(id uint64) bool {
 	var v uint64

@@ -9,34 +9,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sysfence/sysfence/analysis"
-	"github.com/sysfence/sysfence/profile"
 	"github.com/sysfence/sysfence/syscalls"
 )
 
 func init() { commands = append(commands, newDiffCmd, newCheckCmd) }
-
-// resolveArg loads and resolves PROFILE for the flags' target.
-func resolveArg(cmd *cobra.Command, arg string, tf *targetFlags) (*profile.Resolved, error) {
-	_, res, err := loadResolved(cmd, arg, tf)
-	return res, err
-}
-
-// loadResolved loads PROFILE and resolves it for the flags' target.
-func loadResolved(cmd *cobra.Command, arg string, tf *targetFlags) (*profile.Profile, *profile.Resolved, error) {
-	p, err := loadProfile(cmd, arg)
-	if err != nil {
-		return nil, nil, err
-	}
-	t, err := tf.target()
-	if err != nil {
-		return nil, nil, err
-	}
-	res, err := profile.Resolve(p, t)
-	if err != nil {
-		return nil, nil, fmt.Errorf("resolve profile %s: %w", arg, err)
-	}
-	return p, res, nil
-}
 
 func newDiffCmd() *cobra.Command {
 	var (
@@ -60,11 +36,11 @@ Exit status: 0 when the profiles enforce the same thing, 3 when they differ
   sysfence diff old.json new.json --call-arch x86_64 --format json`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := resolveArg(cmd, args[0], &tf)
+			_, a, err := loadResolved(cmd, args[0], &tf)
 			if err != nil {
 				return err
 			}
-			b, err := resolveArg(cmd, args[1], &tf)
+			_, b, err := loadResolved(cmd, args[1], &tf)
 			if err != nil {
 				return err
 			}
@@ -197,11 +173,11 @@ bad usage.`,
 			if format != "text" && format != "json" {
 				return usageError{fmt.Errorf("--format: unknown format %q (want text or json)", format)}
 			}
-			p, err := resolveArg(cmd, args[0], &tf)
+			_, p, err := loadResolved(cmd, args[0], &tf)
 			if err != nil {
 				return err
 			}
-			base, err := resolveArg(cmd, within, &tf)
+			_, base, err := loadResolved(cmd, within, &tf)
 			if err != nil {
 				return err
 			}

@@ -46,7 +46,7 @@ network.`,
 				in.Cost = &st
 			}
 			if vs != "none" {
-				base, err := resolveArg(cmd, vs, &tf)
+				_, base, err := loadResolved(cmd, vs, &tf)
 				if err != nil {
 					return fmt.Errorf("--vs: %w", err)
 				}

@@ -134,9 +134,8 @@ func loadProfile(cmd *cobra.Command, arg string) (*profile.Profile, error) {
 	return p, nil
 }
 
-// compileProfile loads, resolves and compiles PROFILE for the flags' target,
-// printing resolution warnings to standard error.
-func compileProfile(cmd *cobra.Command, arg string, tf *targetFlags) (*compiler.Program, *profile.Resolved, error) {
+// loadResolved loads PROFILE and resolves it for the flags' target.
+func loadResolved(cmd *cobra.Command, arg string, tf *targetFlags) (*profile.Profile, *profile.Resolved, error) {
 	p, err := loadProfile(cmd, arg)
 	if err != nil {
 		return nil, nil, err
@@ -148,6 +147,16 @@ func compileProfile(cmd *cobra.Command, arg string, tf *targetFlags) (*compiler.
 	res, err := profile.Resolve(p, t)
 	if err != nil {
 		return nil, nil, fmt.Errorf("resolve profile %s: %w", arg, err)
+	}
+	return p, res, nil
+}
+
+// compileProfile loads, resolves and compiles PROFILE for the flags' target,
+// printing resolution warnings to standard error.
+func compileProfile(cmd *cobra.Command, arg string, tf *targetFlags) (*compiler.Program, *profile.Resolved, error) {
+	_, res, err := loadResolved(cmd, arg, tf)
+	if err != nil {
+		return nil, nil, err
 	}
 	for _, w := range res.Warnings {
 		fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
