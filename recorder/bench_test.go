@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sysfence/sysfence/internal/testutil"
 	"github.com/sysfence/sysfence/recorder"
 )
 
@@ -31,9 +32,10 @@ func ddCmd(b *testing.B) *exec.Cmd {
 // byte at a time makes a system call every microsecond or so. Each op runs
 // dd once in each configuration, interleaved, so that the machine's drift
 // hits all alike; the metrics are the seconds of one dd run per
-// configuration and the ratios to untraced (ns/op is their sum). eBPF
-// includes everything `sysfence record` does: loading the program, the
-// cgroup, reading the maps.
+// configuration and the ratios to untraced (ns/op is their sum). "floor"
+// is dd untraced while an empty program sits on sys_enter: the least any
+// recorder on that tracepoint can cost. eBPF includes everything `sysfence
+// record` does: loading the program, the cgroup, reading the maps.
 //
 //	go test -run '^$' -bench RecordOverhead -count 6 ./recorder | tee dd.txt
 //	benchstat dd.txt
@@ -44,6 +46,11 @@ func BenchmarkRecordOverhead(b *testing.B) {
 	}
 	modes := []mode{
 		{"untraced", func() error { return ddCmd(b).Run() }},
+		{"floor", func() error {
+			detach := testutil.AttachEmptySysEnter(b)
+			defer detach()
+			return ddCmd(b).Run()
+		}},
 		{"ebpf", func() error {
 			_, _, err := recorder.RecordEBPF(b.Context(), ddCmd(b), recorder.Options{Args: true})
 			return err

@@ -11,13 +11,17 @@ import (
 
 	"github.com/sysfence/sysfence/internal/cli"
 	"github.com/sysfence/sysfence/internal/dockertest"
+	"github.com/sysfence/sysfence/internal/testutil"
 )
 
 // BenchmarkRedisRecorded measures what recording costs a real server: each
-// op runs redis-benchmark against a plain redis container and against one
-// started by `sysfence record --docker`, interleaved, and reports both
-// throughputs (requests/s, the mean over redis-benchmark's tests and three
-// loads) and the loss in percent.
+// op runs redis-benchmark against a plain redis container, against a plain
+// one while an empty program is attached to the sys_enter tracepoint (the
+// floor: what any program there costs, since it puts every system call of
+// the machine on the kernel's slow path), and against one started by
+// `sysfence record --docker`, interleaved, and reports the throughputs
+// (requests/s, the mean over redis-benchmark's tests and three loads) and
+// the losses in percent against plain. Each op turns the order of the three.
 //
 //	go test -run '^$' -bench RedisRecorded -count 6 ./internal/e2e | tee redis.txt
 //	benchstat redis.txt
@@ -28,16 +32,33 @@ func BenchmarkRedisRecorded(b *testing.B) {
 	if redis.Name != "redis" {
 		b.Fatalf("workload 0 is %s, not redis", redis.Name)
 	}
-	var plain, recorded float64
+	var sum [3]float64 // plain, floor, recorded
+	run := func(config int) float64 {
+		switch config {
+		case 1:
+			detach := testutil.AttachEmptySysEnter(b)
+			defer detach()
+			return redisThroughput(b, redis, image, false)
+		case 2:
+			return redisThroughput(b, redis, image, true)
+		}
+		return redisThroughput(b, redis, image, false)
+	}
 	n := 0
 	for b.Loop() {
-		plain += redisThroughput(b, redis, image, false)
-		recorded += redisThroughput(b, redis, image, true)
+		// The order turns each op so that no configuration always runs
+		// first (a cold page cache) or last.
+		for k := range 3 {
+			c := (k + n) % 3
+			sum[c] += run(c)
+		}
 		n++
 	}
-	plain, recorded = plain/float64(n), recorded/float64(n)
+	plain, floor, recorded := sum[0]/float64(n), sum[1]/float64(n), sum[2]/float64(n)
 	b.ReportMetric(plain, "plain-req/s")
+	b.ReportMetric(floor, "floor-req/s")
 	b.ReportMetric(recorded, "recorded-req/s")
+	b.ReportMetric(100*(plain-floor)/plain, "floor-loss-%")
 	b.ReportMetric(100*(plain-recorded)/plain, "loss-%")
 }
 
