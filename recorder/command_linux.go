@@ -48,6 +48,8 @@ func RecordEBPF(ctx context.Context, cmd *exec.Cmd, opts Options) (*Observation,
 		return nil, Exit{}, err
 	}
 	defer sess.Close()
+	stopSpecializing := sess.specializeWhenLearned(cg.id)
+	defer stopSpecializing()
 
 	started := time.Now()
 	if err := startInCgroup(cmd, cg); err != nil {
@@ -57,6 +59,9 @@ func RecordEBPF(ctx context.Context, cmd *exec.Cmd, opts Options) (*Observation,
 	exit, err := waitTree(ctx, cmd, cg)
 	stop()
 	if err != nil {
+		return nil, exit, err
+	}
+	if err := stopSpecializing(); err != nil {
 		return nil, exit, err
 	}
 	o, err := finish(sess, cg.id, opts, started, "command: "+strings.Join(cmd.Args, " "))

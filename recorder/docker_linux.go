@@ -65,11 +65,16 @@ func RecordContainer(ctx context.Context, name string, opts Options) (*Observati
 		return nil, err
 	}
 	defer sess.Close()
+	stopSpecializing := sess.specializeWhenLearned(cgid)
+	defer stopSpecializing()
 	started := time.Now()
 	stop := reportProgress(opts.Progress, started, sess.progressOf(cgid))
 	err = waitCgroupEmpty(ctx, path)
 	stop()
 	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		return nil, err
+	}
+	if err := stopSpecializing(); err != nil {
 		return nil, err
 	}
 	o, err := finish(sess, cgid, opts, started, fmt.Sprintf("container %s (%.12s)", name, id))
@@ -160,10 +165,11 @@ func (c *dockerRun) follow(ctx context.Context, cmd *exec.Cmd, done <-chan error
 		if c.cgid == 0 {
 			c.resolve()
 		}
-		if c.cgid != 0 && sess.special == nil && sess.isArmed(c.cgid) {
-			// The container is armed: from now on only its cgroup matters,
-			// and a constant compare is cheaper for every other process.
-			if err := sess.specialize(c.cgid); err != nil {
+		if c.cgid != 0 && sess.special == nil {
+			// Once the container is armed and has made a call, only its
+			// cgroup matters, and comparing pointers is cheaper for every
+			// process of the machine than looking cgroup ids up.
+			if _, err := sess.specialize(c.cgid); err != nil {
 				return err
 			}
 		}

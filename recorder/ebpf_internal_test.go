@@ -6,7 +6,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 
 	"github.com/sysfence/sysfence/internal/testutil"
@@ -72,61 +71,14 @@ func TestSlotLayout(t *testing.T) {
 	}
 }
 
-// TestProgramSlots runs the loaded program on made-up raw tracepoint
-// arguments (BPF_PROG_TEST_RUN) to check how it files numbers: an x32
-// number (bit 30) into the x32 table without its bit, an x86_64 number into
-// the x86_64 table, -1 and numbers past the tables into the "other" slot.
-func TestProgramSlots(t *testing.T) {
-	requireEBPF(t)
-	self, err := processCgroup(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cgid, err := cgroupID(self)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := openEBPF(progConfig{Cgroup: cgid})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close()
-	sess.link.Close() // only the test runs count: detach, then forget what the tracepoint saw
-	sess.link = nil
-	resetCounts(t, sess)
-	for _, id := range []int64{x32Bit | 41, x32Bit | 41, 39, -1, 5000, x32Bit | 5000} {
-		if _, err := sess.prog.Run(&ebpf.RunOptions{Context: []uint64{0, uint64(id)}}); err != nil {
-			testutil.Unavailable(t, "BPF_PROG_TEST_RUN on a raw tracepoint program: %v", err)
-		}
-	}
-	tl, err := sess.read(cgid, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := &Observation{}
-	tl.b.fill(o)
-	want := map[string]map[string]uint64{"x32": {"socket": 2}, "x86_64": {"getpid": 1}}
-	for _, a := range o.ABIs {
-		for _, c := range a.Calls {
-			if want[a.Arch][c.Name] != c.Count {
-				t.Errorf("%s %s (%#x) counted %d times, want %d", a.Arch, c.Label(), c.Nr, c.Count, want[a.Arch][c.Name])
-			}
-		}
-	}
-	if o.Distinct() != 2 {
-		t.Errorf("recorded %d distinct calls, want 2: %+v", o.Distinct(), o.ABIs)
-	}
-	if tl.lost.OutOfTable != 3 {
-		t.Errorf("out-of-table count = %d, want 3 (-1, 5000, x32 5000)", tl.lost.OutOfTable)
-	}
-}
-
 // TestProgramCompatBranch checks the program's i386 branch, which this
-// machine cannot reach with real i386 code (see TestRecordsI386Binary): the
-// program is built to read its "TS_COMPAT" bit from task_struct.static_prio
-// instead of thread_info.status, and run (BPF_PROG_TEST_RUN) on a thread
-// whose nice value sets that bit (static_prio = 120 + nice; 122 has bit 1
-// set, 120 has not). The same number must then land in the x86 table.
+// machine cannot reach with real i386 code (see TestABIs): the program is
+// built to read its "TS_COMPAT" bit from task_struct.static_prio instead of
+// thread_info.status, and a thread whose nice value sets that bit
+// (static_prio = 120 + nice; 122 has bit 1 set, 120 has not) makes a real
+// system call, whose number must then land in the x86 table. It runs with
+// both ways of deciding that a task is recorded: looking its cgroup id up,
+// and comparing the css_set and cgroup pointers the program learned.
 func TestProgramCompatBranch(t *testing.T) {
 	requireEBPF(t)
 	spec, err := btf.LoadKernelSpec()
@@ -141,6 +93,11 @@ func TestProgramCompatBranch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	off, err := offsets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	off.Status = int16(prioOff)
 	self, err := processCgroup(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
@@ -149,61 +106,87 @@ func TestProgramCompatBranch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess, err := openEBPF(progConfig{Cgroup: cgid, StatusOffset: int32(prioOff)})
-	if err != nil {
-		t.Fatal(err)
+	for _, learned := range []bool{false, true} {
+		name := "cgroup id"
+		if learned {
+			name = "learned pointers"
+		}
+		t.Run(name, func(t *testing.T) {
+			sess, err := openEBPF(progConfig{Cgroup: cgid, Offsets: off})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sess.Close()
+			if learned {
+				syscall.Getpid() // a recorded call: the program learns this cgroup's pointers
+				switched, err := sess.specialize(cgid)
+				if err != nil || !switched {
+					t.Fatalf("specialize: switched %v, %v (learned %+v)", switched, err, sess.armedValue(cgid))
+				}
+			}
+			resetCounts(t, sess)
+			compatCalls(t)
+			if sp := sess.special; sp != nil {
+				sp.link.Close() // the counts now hold what the test wants
+				sp.link = nil
+			} else {
+				sess.link.Close()
+				sess.link = nil
+			}
+			tl, err := sess.read(cgid, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]uint64{}
+			o := &Observation{}
+			tl.b.fill(o)
+			for _, a := range o.ABIs {
+				for _, c := range a.Calls {
+					got[a.Arch+" "+c.Label()] += c.Count
+				}
+			}
+			if got["x86 getpid"] != 1 {
+				t.Errorf("x86 getpid counted %d times, want exactly 1 (all: %v)", got["x86 getpid"], got)
+			}
+			if got["x86_64 getpid"] < 1 {
+				t.Errorf("x86_64 getpid counted %d times, want at least 1 (all: %v)", got["x86_64 getpid"], got)
+			}
+		})
 	}
-	defer sess.Close()
-	sess.link.Close()
-	sess.link = nil
-	resetCounts(t, sess)
+}
 
+// compatCalls makes, on one thread, x86_64 system call 20 (writev with no
+// vectors: harmless) with nice 2 and getpid with nice 0. Read as the test's
+// program reads the ABI, the first is i386 getpid (20).
+func compatCalls(t *testing.T) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	tid := syscall.Gettid()
-	run := func(nice int, id uint64) {
-		if err := syscall.Setpriority(syscall.PRIO_PROCESS, tid, nice); err != nil {
-			t.Fatalf("setpriority(%d): %v", nice, err)
-		}
-		if _, err := sess.prog.Run(&ebpf.RunOptions{Context: []uint64{0, id}}); err != nil {
-			testutil.Unavailable(t, "BPF_PROG_TEST_RUN on a raw tracepoint program: %v", err)
+	nice := func(n int) {
+		if err := syscall.Setpriority(syscall.PRIO_PROCESS, tid, n); err != nil {
+			t.Fatalf("setpriority(%d): %v", n, err)
 		}
 	}
-	run(2, 20) // i386 getpid is 20
-	run(0, 39) // x86_64 getpid is 39
-	run(0, 0)
+	nice(2)
+	syscall.RawSyscall(20, 0, 0, 0)
+	nice(0)
+	syscall.RawSyscall(39, 0, 0, 0)
+}
 
-	tl, err := sess.read(cgid, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]uint64{}
-	o := &Observation{}
-	tl.b.fill(o)
-	for _, a := range o.ABIs {
-		for _, c := range a.Calls {
-			got[a.Arch+" "+c.Label()] += c.Count
-		}
-	}
-	// Other threads of this process may have run the tracepoint before it
-	// was detached; only the test runs matter.
-	for key, want := range map[string]uint64{"x86 getpid": 1, "x86_64 getpid": 1, "x86_64 read": 1} {
-		if got[key] < want {
-			t.Errorf("%s counted %d times, want %d (all: %v)", key, got[key], want, got)
-		}
-	}
-	if got["x86 getpid"] != 1 {
-		t.Errorf("x86 getpid counted %d times, want exactly 1", got["x86 getpid"])
-	}
+// armedValue is what the program stored for cgroup id, for messages.
+func (s *ebpfSession) armedValue(id uint64) armedValue {
+	v, _ := s.learned(id)
+	return v
 }
 
 // resetCounts zeroes the per-slot counts of a constant-cgroup session.
 func resetCounts(t *testing.T, sess *ebpfSession) {
 	t.Helper()
-	zero := make([]uint64, ebpf.MustPossibleCPU())
-	for slot := range uint32(numSlots) {
-		if err := sess.counts.Put(slot, zero); err != nil {
-			t.Fatal(err)
-		}
+	mem, err := sess.counts.Memory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mem.WriteAt(make([]byte, mem.Size()), 0); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,15 +1,19 @@
 package recorder
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
 
 	"github.com/sysfence/sysfence/syscalls"
 )
@@ -35,13 +39,19 @@ type valueKey struct {
 	A, B    uint64
 }
 
-// countsSpec is the counts map: a per-CPU array of slots for one constant
-// cgroup, a per-CPU hash keyed by (cgroup, slot) otherwise.
-func countsSpec(cfg progConfig) ebpf.MapSpec {
+// countsSpec is the counts map: for one constant cgroup, an array with a
+// row of slots per possible CPU (memory-mapped to be read); a per-CPU hash
+// keyed by (cgroup, slot) otherwise.
+func countsSpec(cfg progConfig) (ebpf.MapSpec, error) {
 	if cfg.Cgroup != 0 {
-		return ebpf.MapSpec{Name: "sf_counts", Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: numSlots}
+		cpus, err := ebpf.PossibleCPU()
+		if err != nil {
+			return ebpf.MapSpec{}, err
+		}
+		return ebpf.MapSpec{Name: "sf_counts", Type: ebpf.Array, KeySize: 4, ValueSize: 8,
+			MaxEntries: uint32(cpus * numSlots), Flags: unix.BPF_F_MMAPABLE}, nil
 	}
-	return ebpf.MapSpec{Name: "sf_counts", Type: ebpf.PerCPUHash, KeySize: 16, ValueSize: 8, MaxEntries: countMapEntries}
+	return ebpf.MapSpec{Name: "sf_counts", Type: ebpf.PerCPUHash, KeySize: 16, ValueSize: 8, MaxEntries: countMapEntries}, nil
 }
 
 // eachCount calls fn with every non-zero count of cgroup id, summed over
@@ -70,17 +80,27 @@ func (s *ebpfSession) eachCount(id uint64, fn func(slot uint32, n uint64)) error
 	return nil
 }
 
-// eachSlot calls fn with every non-zero count of a per-CPU array of slots.
+// eachSlot calls fn with every non-zero count of an array of per-CPU rows
+// of slots (countsSpec), summed over the CPUs.
 func eachSlot(m *ebpf.Map, fn func(slot uint32, n uint64)) error {
-	var slot uint32
-	var per []uint64
-	it := m.Iterate()
-	for it.Next(&slot, &per) {
-		if n := sumCPUs(per); n > 0 {
-			fn(slot, n)
+	mem, err := m.Memory()
+	if err != nil {
+		return fmt.Errorf("mapping the counts: %w", err)
+	}
+	buf := make([]byte, mem.Size())
+	if _, err := mem.ReadAt(buf, 0); err != nil {
+		return fmt.Errorf("reading the counts: %w", err)
+	}
+	var sum [numSlots]uint64
+	for i := range int(m.MaxEntries()) {
+		sum[i%numSlots] += binary.NativeEndian.Uint64(buf[8*i:])
+	}
+	for slot, n := range sum {
+		if n > 0 {
+			fn(uint32(slot), n)
 		}
 	}
-	return it.Err()
+	return nil
 }
 
 func sumCPUs(per []uint64) (n uint64) {
@@ -92,40 +112,55 @@ func sumCPUs(per []uint64) (n uint64) {
 
 // ebpfSession is a loaded, attached recording program and its maps.
 type ebpfSession struct {
-	cfg                                          progConfig
-	armed, counts, specs, values, distinct, lost *ebpf.Map
-	prog                                         *ebpf.Program
-	link                                         link.Link
-	special                                      *specialized // record --docker, once the container is armed
+	cfg                                   progConfig
+	armed, counts, values, distinct, lost *ebpf.Map
+	prog                                  *ebpf.Program
+	link                                  link.Link
+	special                               *specialized // once the program has learned the cgroup's pointers
 }
 
-// statusOffset finds offsetof(struct task_struct, thread_info.status) in the
-// running kernel's BTF: the program reads TS_COMPAT there to tell i386 calls
-// from x86_64 ones, as seccomp does. Parsing the kernel's BTF takes tens of
+// offsets finds, in the running kernel's BTF, where the program reads
+// TS_COMPAT (to tell i386 calls from x86_64 ones, as seccomp does) and the
+// task's cgroup pointers. Parsing the kernel's BTF takes tens of
 // milliseconds, so it is done once.
-var statusOffset = sync.OnceValues(readStatusOffset)
+var offsets = sync.OnceValues(readOffsets)
 
-func readStatusOffset() (int32, error) {
+func readOffsets() (kernelOffsets, error) {
 	spec, err := btf.LoadKernelSpec()
 	if err != nil {
-		return 0, fmt.Errorf("reading kernel BTF (/sys/kernel/btf/vmlinux, CONFIG_DEBUG_INFO_BTF): %w", err)
+		return kernelOffsets{}, fmt.Errorf("reading kernel BTF (/sys/kernel/btf/vmlinux, CONFIG_DEBUG_INFO_BTF): %w", err)
 	}
-	var task, info *btf.Struct
-	if err := spec.TypeByName("task_struct", &task); err != nil {
-		return 0, fmt.Errorf("kernel BTF: %w", err)
+	field := func(structName, memberName string) (int16, error) {
+		var st *btf.Struct
+		if err := spec.TypeByName(structName, &st); err != nil {
+			return 0, fmt.Errorf("kernel BTF: %w", err)
+		}
+		off, err := member(st, memberName)
+		if err != nil {
+			return 0, err
+		}
+		if off > math.MaxInt16 {
+			return 0, fmt.Errorf("kernel BTF: %s.%s at offset %d, beyond what a load instruction reaches", structName, memberName, off)
+		}
+		return int16(off), nil
 	}
-	if err := spec.TypeByName("thread_info", &info); err != nil {
-		return 0, fmt.Errorf("kernel BTF: %w", err)
-	}
-	ti, err := member(task, "thread_info")
+	var o kernelOffsets
+	ti, err := field("task_struct", "thread_info")
 	if err != nil {
-		return 0, err
+		return o, err
 	}
-	st, err := member(info, "status")
+	st, err := field("thread_info", "status")
 	if err != nil {
-		return 0, err
+		return o, err
 	}
-	return int32(ti + st), nil
+	o.Status = ti + st
+	if o.Cgroups, err = field("task_struct", "cgroups"); err != nil {
+		return o, err
+	}
+	if o.DflCgrp, err = field("css_set", "dfl_cgrp"); err != nil {
+		return o, err
+	}
+	return o, nil
 }
 
 func member(s *btf.Struct, name string) (uint32, error) {
@@ -138,10 +173,10 @@ func member(s *btf.Struct, name string) (uint32, error) {
 }
 
 // openEBPF loads the maps and the program for cfg and attaches it to the
-// sys_enter raw tracepoint. Close detaches it.
+// sys_enter tracepoint. Close detaches it.
 func openEBPF(cfg progConfig) (s *ebpfSession, err error) {
-	if cfg.StatusOffset == 0 {
-		if cfg.StatusOffset, err = statusOffset(); err != nil {
+	if cfg.Offsets == (kernelOffsets{}) {
+		if cfg.Offsets, err = offsets(); err != nil {
 			return nil, err
 		}
 	}
@@ -155,13 +190,16 @@ func openEBPF(cfg progConfig) (s *ebpfSession, err error) {
 		}
 	}()
 	s = sess
+	countsMap, err := countsSpec(cfg)
+	if err != nil {
+		return nil, err
+	}
 	specs := []struct {
 		m    **ebpf.Map
 		spec ebpf.MapSpec
 	}{
-		{&s.armed, ebpf.MapSpec{Name: "sf_armed", Type: ebpf.Hash, KeySize: 8, ValueSize: 8, MaxEntries: armedMapEntries}},
-		{&s.counts, countsSpec(cfg)},
-		{&s.specs, ebpf.MapSpec{Name: "sf_specs", Type: ebpf.Array, KeySize: 4, ValueSize: capturesPerSlot * specEntrySize, MaxEntries: numSlots}},
+		{&s.armed, ebpf.MapSpec{Name: "sf_armed", Type: ebpf.Hash, KeySize: 8, ValueSize: 16, MaxEntries: armedMapEntries}},
+		{&s.counts, countsMap},
 		{&s.values, ebpf.MapSpec{Name: "sf_values", Type: ebpf.Hash, KeySize: 32, ValueSize: 8, MaxEntries: valueMapEntries}},
 		{&s.distinct, ebpf.MapSpec{Name: "sf_distinct", Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: numSlots * capturesPerSlot}},
 		{&s.lost, ebpf.MapSpec{Name: "sf_lost", Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: numLost}},
@@ -171,26 +209,31 @@ func openEBPF(cfg progConfig) (s *ebpfSession, err error) {
 			return nil, fmt.Errorf("creating eBPF map %s: %w", m.spec.Name, err)
 		}
 	}
-	for slot, entries := range specsFor() {
-		if err := s.specs.Put(slot, marshalSpecs(entries)); err != nil {
-			return nil, fmt.Errorf("filling the capture table: %w", err)
+	if cfg.Cgroup != 0 { // where the program stores what it learns
+		if err := s.armed.Put(cfg.Cgroup, armedValue{}); err != nil {
+			return nil, fmt.Errorf("arming cgroup %d: %w", cfg.Cgroup, err)
 		}
 	}
-	maps := progMaps{Armed: s.armed.FD(), Counts: s.counts.FD(), Specs: s.specs.FD(),
-		Values: s.values.FD(), Distinct: s.distinct.FD(), Lost: s.lost.FD()}
-	if s.prog, s.link, err = attachProgram(cfg, maps); err != nil {
+	if s.prog, s.link, err = attachProgram(cfg, s.maps(s.counts)); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
+// maps are the session's map descriptors, with counts as the counts map.
+func (s *ebpfSession) maps(counts *ebpf.Map) progMaps {
+	return progMaps{Armed: s.armed.FD(), Counts: counts.FD(), Values: s.values.FD(), Distinct: s.distinct.FD(), Lost: s.lost.FD()}
+}
+
 // attachProgram loads the recording program for cfg and maps and attaches
-// it to the sys_enter raw tracepoint.
+// it to the sys_enter tracepoint.
 func attachProgram(cfg progConfig, maps progMaps) (*ebpf.Program, link.Link, error) {
 	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
 		Name:         "sysfence_record",
-		Type:         ebpf.RawTracepoint,
-		License:      "GPL", // the probe_read and task helpers are GPL-only
+		Type:         ebpf.Tracing,
+		AttachType:   ebpf.AttachTraceRawTp,
+		AttachTo:     "sys_enter",
+		License:      "GPL", // the task and cgroup helpers are GPL-only
 		Instructions: program(cfg, maps),
 	})
 	if err != nil {
@@ -200,7 +243,7 @@ func attachProgram(cfg progConfig, maps progMaps) (*ebpf.Program, link.Link, err
 		}
 		return nil, nil, fmt.Errorf("loading the recording program: %w", err)
 	}
-	l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: "sys_enter", Program: prog})
+	l, err := link.AttachTracing(link.TracingOptions{Program: prog, AttachType: ebpf.AttachTraceRawTp})
 	if err != nil {
 		prog.Close()
 		return nil, nil, fmt.Errorf("attaching to the sys_enter tracepoint: %w", err)
@@ -208,47 +251,103 @@ func attachProgram(cfg progConfig, maps progMaps) (*ebpf.Program, link.Link, err
 	return prog, l, nil
 }
 
-// specialized is the program a `record --docker` session switches to once
-// it knows the container's cgroup and the cgroup is armed: a constant
-// compare instead of the armed-hash lookup on every system call of the
-// machine, and counts in a per-CPU array of its own.
+// specialized is the program a session switches to once it knows the one
+// cgroup it records and the pointers the program learned for it: pointer
+// compares instead of a cgroup-id lookup on every system call of the
+// machine. Its counts are a per-CPU array of slots: the session's own for
+// a constant cgroup, a new one after record --docker's per-cgroup hash.
 type specialized struct {
 	id     uint64
-	counts *ebpf.Map
+	counts *ebpf.Map // nil when it shares the session's
 	prog   *ebpf.Program
 	link   link.Link
 }
 
-// specialize attaches the constant-cgroup program for cgroup id, sharing
+// learned returns the pointers the program stored for cgroup id, if any.
+func (s *ebpfSession) learned(id uint64) (armedValue, bool) {
+	var v armedValue
+	if err := s.armed.Lookup(id, &v); err != nil || v.Cgroup == 0 {
+		return v, false
+	}
+	return v, true
+}
+
+// specialize attaches the pointer-comparing program for cgroup id, sharing
 // this session's value and loss maps, and then detaches the session's own
 // program. While both are attached a call may be counted twice; none is
-// missed.
-func (s *ebpfSession) specialize(id uint64) error {
-	cfg := progConfig{Cgroup: id, Args: s.cfg.Args, StatusOffset: s.cfg.StatusOffset}
-	spec := countsSpec(cfg)
-	counts, err := ebpf.NewMap(&spec)
-	if err != nil {
-		return fmt.Errorf("creating eBPF map %s: %w", spec.Name, err)
+// missed. It does nothing until the program has learned id's pointers
+// (after id's first recorded call); it reports whether it switched.
+func (s *ebpfSession) specialize(id uint64) (bool, error) {
+	if s.special != nil {
+		return false, nil
 	}
-	maps := progMaps{Armed: s.armed.FD(), Counts: counts.FD(), Specs: s.specs.FD(),
-		Values: s.values.FD(), Distinct: s.distinct.FD(), Lost: s.lost.FD()}
-	prog, l, err := attachProgram(cfg, maps)
-	if err != nil {
-		counts.Close()
-		return err
+	v, ok := s.learned(id)
+	if !ok {
+		return false, nil
 	}
-	s.special = &specialized{id: id, counts: counts, prog: prog, link: l}
+	cfg := progConfig{Cgroup: id, CSSet: v.CSSet, CgroupPtr: v.Cgroup, Args: s.cfg.Args, Offsets: s.cfg.Offsets}
+	sp := &specialized{id: id}
+	counts := s.counts
+	if s.cfg.Cgroup == 0 {
+		spec, err := countsSpec(cfg)
+		if err != nil {
+			return false, err
+		}
+		if sp.counts, err = ebpf.NewMap(&spec); err != nil {
+			return false, fmt.Errorf("creating eBPF map %s: %w", spec.Name, err)
+		}
+		counts = sp.counts
+	}
+	var err error
+	if sp.prog, sp.link, err = attachProgram(cfg, s.maps(counts)); err != nil {
+		if sp.counts != nil {
+			sp.counts.Close()
+		}
+		return false, err
+	}
+	s.special = sp
 	s.link.Close()
 	s.link = nil
-	return nil
+	return true, nil
+}
+
+// specializeWhenLearned calls specialize(id) every few milliseconds until it
+// switched, failed, or stop is called; stop returns its error and may be
+// called more than once.
+func (s *ebpfSession) specializeWhenLearned(id uint64) (stop func() error) {
+	quit := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		for {
+			switched, err := s.specialize(id)
+			if switched || err != nil {
+				done <- err
+				return
+			}
+			select {
+			case <-quit:
+				done <- nil
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	return sync.OnceValue(func() error {
+		close(quit)
+		return <-done
+	})
 }
 
 // Close detaches the program and frees the maps.
 func (s *ebpfSession) Close() {
 	if sp := s.special; sp != nil {
-		sp.link.Close()
+		if sp.link != nil {
+			sp.link.Close()
+		}
 		sp.prog.Close()
-		sp.counts.Close()
+		if sp.counts != nil {
+			sp.counts.Close()
+		}
 	}
 	if s.link != nil {
 		s.link.Close()
@@ -256,7 +355,7 @@ func (s *ebpfSession) Close() {
 	if s.prog != nil {
 		s.prog.Close()
 	}
-	for _, m := range []*ebpf.Map{s.armed, s.counts, s.specs, s.values, s.distinct, s.lost} {
+	for _, m := range []*ebpf.Map{s.armed, s.counts, s.values, s.distinct, s.lost} {
 		if m != nil {
 			m.Close()
 		}
@@ -267,7 +366,8 @@ func (s *ebpfSession) Close() {
 // itself.
 func (s *ebpfSession) armedCgroups() ([]uint64, error) {
 	var out []uint64
-	var k, v uint64
+	var k uint64
+	var v armedValue
 	it := s.armed.Iterate()
 	for it.Next(&k, &v) {
 		out = append(out, k)
@@ -317,7 +417,6 @@ func (s *ebpfSession) read(id uint64, withArgs bool) (*tally, error) {
 		}
 	}
 	t.lost.MapFull = lost[lostCountsFull] + lost[lostValuesFull]
-	t.lost.Unreadable = lost[lostUnreadable]
 	if st, err := s.prog.Stats(); err == nil {
 		t.lost.Skipped = st.RecursionMisses
 	}
@@ -387,12 +486,6 @@ func (s *ebpfSession) progressOf(id uint64) func() Progress {
 	}
 }
 
-// isArmed reports whether the program records cgroup id.
-func (s *ebpfSession) isArmed(id uint64) bool {
-	var v uint64
-	return s.armed.Lookup(id, &v) == nil
-}
-
 // ebpfUnavailable says why the eBPF back end cannot run here, or nil.
 func ebpfUnavailable() error {
 	if os.Geteuid() != 0 {
@@ -400,7 +493,10 @@ func ebpfUnavailable() error {
 		// make the cgroup the command runs in.
 		return errors.New("eBPF recording needs root (CAP_BPF, CAP_PERFMON and write access to the cgroup v2 hierarchy)")
 	}
-	if _, err := statusOffset(); err != nil {
+	if err := kernelSupportsTracing(); err != nil {
+		return err
+	}
+	if _, err := offsets(); err != nil {
 		return err
 	}
 	if _, err := cgroup2Root(); err != nil {
@@ -415,3 +511,22 @@ func EBPFReady() error { return ebpfUnavailable() }
 
 // Cgroup2Root is where the cgroup v2 hierarchy the recorder uses is mounted.
 func Cgroup2Root() (string, error) { return cgroup2Root() }
+
+// kernelSupportsTracing reports whether this kernel runs the recording
+// program: a BTF-typed raw tracepoint (Linux 5.5) that calls
+// bpf_get_current_task_btf (Linux 5.11).
+func kernelSupportsTracing() error {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return fmt.Errorf("uname: %w", err)
+	}
+	release := unix.ByteSliceToString(u.Release[:])
+	var major, minor int
+	if _, err := fmt.Sscanf(release, "%d.%d", &major, &minor); err != nil {
+		return fmt.Errorf("kernel release %q: %w", release, err)
+	}
+	if major < 5 || major == 5 && minor < 11 {
+		return fmt.Errorf("eBPF recording needs Linux 5.11 or later (bpf_get_current_task_btf); this is %s", release)
+	}
+	return nil
+}

@@ -2,16 +2,29 @@ package recorder
 
 import (
 	"encoding/binary"
+	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/cilium/ebpf/asm"
 )
 
 // The eBPF recording program runs on every system call entry of the machine
-// (raw tracepoint sys_enter). For a task of the recorded cgroup it adds one to
-// a per-CPU counter keyed by (cgroup, slot), where slot is abi*slotsPerABI+nr,
-// and, for the calls of Captures, inserts the argument tuple into a hash of
-// distinct values, bounded per (slot, capture). Nothing is sent to user space
-// per call; user space reads the maps.
+// (a BTF-typed raw tracepoint, tp_btf/sys_enter). For a task of the recorded
+// cgroup it adds one to a per-CPU counter of the slot abi*slotsPerABI+nr
+// (keyed by cgroup as well while record --docker waits for runc), and, for
+// the calls of Captures, inserts the argument tuple into a hash of distinct
+// values, bounded per (slot, capture). Nothing is sent to user space per
+// call; user space reads the maps.
+//
+// Deciding "is this task recorded" is most of the cost: on a machine whose
+// TLB is flushed at every system call (page-table isolation without PCID,
+// common in VMs) every pointer followed is a miss. bpf_get_current_cgroup_id
+// follows three (css_set, cgroup, kernfs node). So once the program has seen
+// a recorded task it stores that task's css_set and cgroup pointers, user
+// space reads them and attaches a program that compares them as constants:
+// task->cgroups (in task_struct, already hot) and, when it differs, one
+// more pointer, css_set->dfl_cgrp.
 
 const (
 	slotsPerABI = 1024 // every x86 table has fewer numbers than this (x32 goes up to 547)
@@ -26,8 +39,7 @@ const (
 	// Indices of the lost-data counters (map "lost").
 	lostCountsFull = 0
 	lostValuesFull = 1
-	lostUnreadable = 2
-	numLost        = 3
+	numLost        = 2
 
 	bpfAny     = 0
 	bpfNoExist = 1
@@ -46,29 +58,14 @@ var ptRegsArg = [2][6]uint16{
 	{40, 88, 96, 104, 112, 32},
 }
 
-// specEntry is one capture for one slot, as the program reads it from the
-// "specs" array: captures are numbered from 1 so that 0 means none.
+// specEntry is one capture for one slot: captures are numbered from 1 so
+// that 0 means none.
 type specEntry struct {
 	ID    uint32 // capture index + 1
 	OffA  uint16 // pt_regs offset of the first argument
 	OffB  uint16 // of the second, or 0 for none
 	MaskA uint64
 	MaskB uint64
-}
-
-const specEntrySize = 24
-
-func marshalSpecs(entries [capturesPerSlot]specEntry) []byte {
-	buf := make([]byte, capturesPerSlot*specEntrySize)
-	for i, e := range entries {
-		b := buf[i*specEntrySize:]
-		binary.NativeEndian.PutUint32(b[0:], e.ID)
-		binary.NativeEndian.PutUint16(b[4:], e.OffA)
-		binary.NativeEndian.PutUint16(b[6:], e.OffB)
-		binary.NativeEndian.PutUint64(b[8:], e.MaskA)
-		binary.NativeEndian.PutUint64(b[16:], e.MaskB)
-	}
-	return buf
 }
 
 // specsFor lays out the capture entries of every slot.
@@ -105,27 +102,45 @@ type progConfig struct {
 	// Cgroup, when not zero, is the one recorded cgroup, compared as a
 	// constant; when zero the program looks the cgroup up in "armed".
 	Cgroup uint64
+	// CSSet and CgroupPtr, when not zero, are the kernel addresses of the
+	// recorded tasks' css_set and of Cgroup's struct cgroup, as the program
+	// learned them: membership is then decided by comparing pointers.
+	CSSet, CgroupPtr uint64
 	// ArmOnRunc arms a cgroup from inside the program when runc's init
 	// process (comm "runc:[2:INIT]") installs its seccomp filter or calls
 	// execve: what the container runs after that point is recorded.
 	ArmOnRunc bool
 	// Args enables the argument captures.
 	Args bool
-	// StatusOffset is the offset of thread_info.status in task_struct.
-	StatusOffset int32
+	// Offsets are where the program reads the kernel's structures.
+	Offsets kernelOffsets
+}
+
+// kernelOffsets are field offsets in the running kernel's structures.
+type kernelOffsets struct {
+	Status  int16 // task_struct.thread_info.status (TS_COMPAT)
+	Cgroups int16 // task_struct.cgroups (struct css_set *)
+	DflCgrp int16 // css_set.dfl_cgrp (struct cgroup *)
 }
 
 // progMaps are the file descriptors of the maps the program uses.
 type progMaps struct {
-	Armed, Counts, Specs, Values, Distinct, Lost int
+	Armed, Counts, Values, Distinct, Lost int
+}
+
+// armedValue is the value of the "armed" map: the pointers the program
+// learned for the cgroup (zero until its first recorded call).
+type armedValue struct {
+	CSSet, Cgroup uint64
 }
 
 // Stack layout, as offsets from the frame pointer R10.
 const (
-	stCountKey = -16 // {cgroup u64, slot u32, pad u32}
-	stValueKey = -48 // {cgroup u64, slot u32, capture u32, a u64, b u64}
-	stTmp      = -56 // scratch u64
-	stComm     = -72 // 16 bytes
+	stCountKey = -16  // {cgroup u64, slot u32, pad u32}
+	stValueKey = -48  // {cgroup u64, slot u32, capture u32, a u64, b u64}
+	stTmp      = -56  // scratch u64
+	stComm     = -72  // 16 bytes
+	stStage    = -120 // capturesPerSlot × {id u64, a u64, b u64}: the call's captured tuples
 )
 
 // runc's init process names itself "runc:[2:INIT]" (16-byte comm, NUL padded).
@@ -176,43 +191,48 @@ func (e *emitter) bumpLost(m progMaps, idx int32, done string) {
 
 // Registers kept across helper calls.
 const (
-	rCtx  = asm.R6 // context, later the specs entry pointer
-	rCg   = asm.R7 // current cgroup id
+	rTask = asm.R6 // struct task_struct * (BTF-typed)
+	rCg   = asm.R7 // current cgroup id (looked-up modes)
 	rSlot = asm.R8 // system call id, then the slot
-	rRegs = asm.R9 // struct pt_regs *
+	rRegs = asm.R9 // struct pt_regs * (BTF-typed)
 )
 
 // program generates the recording program.
 func program(cfg progConfig, m progMaps) asm.Instructions {
 	e := &emitter{}
 	e.emit(
-		asm.Mov.Reg(rCtx, asm.R1),
-		asm.LoadMem(rRegs, rCtx, 0, asm.DWord), // args[0]: struct pt_regs *
-		asm.LoadMem(rSlot, rCtx, 8, asm.DWord), // args[1]: the number, x32 bit included
+		asm.LoadMem(rRegs, asm.R1, 0, asm.DWord), // ctx[0]: struct pt_regs *
+		asm.LoadMem(rSlot, asm.R1, 8, asm.DWord), // ctx[1]: the number, x32 bit included
 	)
-	e.call(asm.FnGetCurrentCgroupId)
-	e.emit(asm.Mov.Reg(rCg, asm.R0))
-	if cfg.Cgroup != 0 {
-		e.emit(asm.LoadImm(asm.R1, int64(cfg.Cgroup), asm.DWord), asm.JNE.Reg(rCg, asm.R1, "exit"))
-	} else {
-		e.emit(asm.StoreMem(asm.R10, stCountKey, rCg, asm.DWord), asm.LoadMapPtr(asm.R1, m.Armed))
-		e.stackPtr(asm.R2, stCountKey)
-		e.call(asm.FnMapLookupElem)
+	e.call(asm.FnGetCurrentTaskBtf)
+	e.emit(asm.Mov.Reg(rTask, asm.R0))
+	switch {
+	case cfg.Cgroup != 0 && cfg.CgroupPtr != 0:
+		emitPointerMember(e, cfg)
+	case cfg.Cgroup != 0:
+		e.call(asm.FnGetCurrentCgroupId)
+		e.emit(asm.LoadImm(asm.R1, int64(cfg.Cgroup), asm.DWord), asm.JNE.Reg(asm.R0, asm.R1, "exit"))
+		emitLookupArmed(e, cfg, m, "count")
+		emitLearn(e, cfg)
+	default:
+		e.call(asm.FnGetCurrentCgroupId)
+		e.emit(asm.Mov.Reg(rCg, asm.R0))
+		miss := "exit"
 		if cfg.ArmOnRunc {
-			e.emit(asm.JEq.Imm(asm.R0, 0, "maybe_arm"))
-		} else {
-			e.emit(asm.JEq.Imm(asm.R0, 0, "exit"))
+			miss = "maybe_arm"
 		}
+		emitLookupArmed(e, cfg, m, miss)
+		emitLearn(e, cfg)
 	}
 	e.label("count")
-	emitSlot(e, cfg, m)
+	emitSlot(e, cfg)
 	if cfg.Cgroup != 0 {
 		emitCountSlot(e, m)
 	} else {
 		emitCount(e, m)
 	}
 	if cfg.Args {
-		emitArgs(e, m)
+		emitArgs(e, cfg, m)
 	}
 	e.label("exit")
 	e.emit(asm.Mov.Imm(asm.R0, 0), asm.Return())
@@ -222,23 +242,58 @@ func program(cfg progConfig, m progMaps) asm.Instructions {
 	return e.insns
 }
 
+// emitPointerMember jumps to "exit" unless the task is in the recorded
+// cgroup: its css_set is the learned one (no memory read beyond
+// task_struct), or its css_set's default-hierarchy cgroup is.
+func emitPointerMember(e *emitter, cfg progConfig) {
+	e.emit(
+		asm.LoadMem(asm.R1, rTask, cfg.Offsets.Cgroups, asm.DWord),
+		asm.LoadImm(asm.R2, int64(cfg.CSSet), asm.DWord),
+		asm.JEq.Reg(asm.R1, asm.R2, "count"),
+		asm.LoadMem(asm.R1, asm.R1, cfg.Offsets.DflCgrp, asm.DWord),
+		asm.LoadImm(asm.R2, int64(cfg.CgroupPtr), asm.DWord),
+		asm.JNE.Reg(asm.R1, asm.R2, "exit"),
+		asm.Ja.Label("count"),
+	)
+}
+
+// emitLookupArmed looks the cgroup up in "armed" (the constant one, or rCg)
+// and jumps to miss when it is not there; R0 then points to its value.
+func emitLookupArmed(e *emitter, cfg progConfig, m progMaps, miss string) {
+	if cfg.Cgroup != 0 {
+		e.emit(asm.LoadImm(asm.R1, int64(cfg.Cgroup), asm.DWord), asm.StoreMem(asm.R10, stTmp, asm.R1, asm.DWord))
+	} else {
+		e.emit(asm.StoreMem(asm.R10, stTmp, rCg, asm.DWord))
+	}
+	e.emit(asm.LoadMapPtr(asm.R1, m.Armed))
+	e.stackPtr(asm.R2, stTmp)
+	e.call(asm.FnMapLookupElem)
+	e.emit(asm.JEq.Imm(asm.R0, 0, miss))
+}
+
+// emitLearn stores the task's css_set and cgroup pointers in the armed
+// value R0 points to, the first time: user space then switches to the
+// pointer-comparing program.
+func emitLearn(e *emitter, cfg progConfig) {
+	e.emit(
+		asm.LoadMem(asm.R1, asm.R0, 8, asm.DWord),
+		asm.JNE.Imm(asm.R1, 0, "count"),
+		asm.LoadMem(asm.R1, rTask, cfg.Offsets.Cgroups, asm.DWord),
+		asm.StoreMem(asm.R0, 0, asm.R1, asm.DWord),
+		asm.LoadMem(asm.R1, asm.R1, cfg.Offsets.DflCgrp, asm.DWord),
+		asm.StoreMem(asm.R0, 8, asm.R1, asm.DWord),
+	)
+}
+
 // emitSlot turns the number in rSlot into the slot: the ABI from the x32
 // bit and the task's TS_COMPAT flag, exactly as seccomp's syscall_get_arch
 // decides it.
-func emitSlot(e *emitter, cfg progConfig, m progMaps) {
+func emitSlot(e *emitter, cfg progConfig) {
 	e.emit(
 		asm.JSLT.Imm(rSlot, 0, "other"),
 		asm.JSet.Imm(rSlot, x32Bit, "x32"),
-	)
-	e.call(asm.FnGetCurrentTask)
-	e.emit(asm.Mov.Reg(asm.R3, asm.R0), asm.Add.Imm(asm.R3, cfg.StatusOffset), asm.Mov.Imm(asm.R2, 4))
-	e.stackPtr(asm.R1, stTmp)
-	e.emit(storeImm64(stTmp, 0))
-	e.call(asm.FnProbeReadKernel)
-	e.emit(
-		asm.JNE.Imm(asm.R0, 0, "unreadable_status"),
-		asm.LoadMem(asm.R1, asm.R10, stTmp, asm.Word),
 		asm.JGE.Imm(rSlot, slotsPerABI, "other"),
+		asm.LoadMem(asm.R1, rTask, cfg.Offsets.Status, asm.Word),
 		asm.JSet.Imm(asm.R1, tsCompat, "ia32"),
 		asm.Ja.Label("slot_done"),
 	)
@@ -251,18 +306,25 @@ func emitSlot(e *emitter, cfg progConfig, m progMaps) {
 		asm.Add.Imm(rSlot, abiX32*slotsPerABI),
 		asm.Ja.Label("slot_done"),
 	)
-	e.label("unreadable_status")
-	e.bumpLost(m, lostUnreadable, "exit")
 	e.label("other")
 	e.emit(asm.Mov.Imm(rSlot, slotOther))
 	e.label("slot_done")
 }
 
-// emitCountSlot adds one to counts[slot] on this CPU: with one constant
-// cgroup the counts are a per-CPU array indexed by slot, whose lookup the
-// verifier inlines and which never fills up.
+// emitCountSlot adds one to this CPU's count of the slot: with one
+// constant cgroup the counts are a plain array with a row of slots per CPU,
+// indexed cpu*numSlots+slot. Only its CPU writes a row, so no atomic is
+// needed, and the lookup (which the verifier inlines) touches one page: a
+// per-CPU array would touch two (its pointer table and the CPU's copy),
+// each a TLB miss on machines that flush the TLB at every system call.
 func emitCountSlot(e *emitter, m progMaps) {
-	e.emit(asm.StoreMem(asm.R10, stTmp, rSlot, asm.Word), asm.LoadMapPtr(asm.R1, m.Counts))
+	e.call(asm.FnGetSmpProcessorId)
+	e.emit(
+		asm.Mul.Imm(asm.R0, numSlots),
+		asm.Add.Reg(asm.R0, rSlot),
+		asm.StoreMem(asm.R10, stTmp, asm.R0, asm.Word),
+		asm.LoadMapPtr(asm.R1, m.Counts),
+	)
 	e.stackPtr(asm.R2, stTmp)
 	e.call(asm.FnMapLookupElem)
 	e.emit(
@@ -308,47 +370,90 @@ func emitCount(e *emitter, m progMaps) {
 	e.label("counted")
 }
 
-// emitArgs records the captured argument tuples of the call, if any.
-func emitArgs(e *emitter, m progMaps) {
-	e.emit(asm.JEq.Imm(rSlot, slotOther, "exit"), asm.StoreMem(asm.R10, stTmp, rSlot, asm.Word), asm.LoadMapPtr(asm.R1, m.Specs))
-	e.stackPtr(asm.R2, stTmp)
-	e.call(asm.FnMapLookupElem)
-	e.emit(asm.JEq.Imm(asm.R0, 0, "exit"), asm.Mov.Reg(rCtx, asm.R0))
+// emitArgs records the captured argument tuples of the call, if it has
+// any: a search over the captured slots (constants in the program, no map
+// read for the other calls) leads to code that reads the slot's arguments
+// from pt_regs onto the stack; then each staged tuple is inserted.
+func emitArgs(e *emitter, cfg progConfig, m progMaps) {
+	specs := specsFor()
+	slots := slices.Sorted(maps.Keys(specs))
+	if len(slots) == 0 {
+		return
+	}
+	emitSlotSearch(e, slots, 0, len(slots)-1)
+	for _, slot := range slots {
+		e.label(fmt.Sprintf("stage_%d", slot))
+		for k, spec := range specs[slot] {
+			emitStage(e, k, spec)
+		}
+		e.emit(asm.Ja.Label("insert"))
+	}
+	e.label("insert")
 	for k := range capturesPerSlot {
-		emitCapture(e, m, k)
+		emitInsert(e, cfg, m, k)
+	}
+	e.emit(asm.Ja.Label("exit"))
+}
+
+// emitSlotSearch emits a binary search of rSlot among slots[lo..hi],
+// jumping to the slot's stage code, or to "exit" when it is not there.
+func emitSlotSearch(e *emitter, slots []uint32, lo, hi int) {
+	if lo == hi {
+		e.emit(asm.JEq.Imm(rSlot, int32(slots[lo]), fmt.Sprintf("stage_%d", slots[lo])), asm.Ja.Label("exit"))
+		return
+	}
+	mid := (lo + hi + 1) / 2
+	right := fmt.Sprintf("search_%d_%d", mid, hi)
+	e.emit(asm.JGE.Imm(rSlot, int32(slots[mid]), right))
+	emitSlotSearch(e, slots, lo, mid-1)
+	e.label(right)
+	emitSlotSearch(e, slots, mid, hi)
+}
+
+// stage returns the stack offset of field f (0 id, 1 a, 2 b) of staged
+// tuple k.
+func stage(k, f int) int16 { return int16(stStage + 24*k + 8*f) }
+
+// emitStage stages capture k of a slot: its id and argument values, read
+// straight from pt_regs and cut to the ABI's width.
+func emitStage(e *emitter, k int, spec specEntry) {
+	if spec.ID == 0 {
+		e.emit(storeImm64(stage(k, 0), 0))
+		return
+	}
+	e.emit(storeImm64(stage(k, 0), int32(spec.ID)))
+	read := func(off uint16, mask uint64, f int) {
+		e.emit(asm.LoadMem(asm.R1, rRegs, int16(off), asm.DWord))
+		if mask != ^uint64(0) {
+			e.emit(asm.Mov.Reg32(asm.R1, asm.R1)) // 32-bit ABI: the low word
+		}
+		e.emit(asm.StoreMem(asm.R10, stage(k, f), asm.R1, asm.DWord))
+	}
+	read(spec.OffA, spec.MaskA, 1)
+	if spec.OffB != 0 {
+		read(spec.OffB, spec.MaskB, 2)
+	} else {
+		e.emit(storeImm64(stage(k, 2), 0))
 	}
 }
 
-// emitCapture handles capture entry k of the slot's specs (pointer in rCtx).
-func emitCapture(e *emitter, m progMaps, k int) {
-	base := int16(k * specEntrySize)
-	next := "capture_done_" + string(rune('0'+k))
-	readArg := func(offField, maskField, dst int16, optional bool) {
-		e.emit(asm.LoadMem(asm.R3, rCtx, base+offField, asm.Half))
-		if optional {
-			e.emit(asm.JEq.Imm(asm.R3, 0, next+"_b"))
-		}
-		e.emit(asm.Add.Reg(asm.R3, rRegs), asm.Mov.Imm(asm.R2, 8))
-		e.stackPtr(asm.R1, dst)
-		e.call(asm.FnProbeReadKernel)
-		e.emit(
-			asm.JNE.Imm(asm.R0, 0, next+"_unreadable"),
-			asm.LoadMem(asm.R1, asm.R10, dst, asm.DWord),
-			asm.LoadMem(asm.R2, rCtx, base+maskField, asm.DWord),
-			asm.And.Reg(asm.R1, asm.R2),
-			asm.StoreMem(asm.R10, dst, asm.R1, asm.DWord),
-		)
+// emitInsert inserts staged tuple k into the value set of (cgroup, slot,
+// capture), within the (slot, capture) budget of MaxValues distinct tuples.
+func emitInsert(e *emitter, cfg progConfig, m progMaps, k int) {
+	next := fmt.Sprintf("insert_done_%d", k)
+	e.emit(asm.LoadMem(asm.R1, asm.R10, stage(k, 0), asm.DWord), asm.JEq.Imm(asm.R1, 0, "exit"))
+	e.emit(asm.StoreMem(asm.R10, stValueKey+12, asm.R1, asm.Word))
+	if cfg.Cgroup != 0 {
+		e.emit(asm.LoadImm(asm.R1, int64(cfg.Cgroup), asm.DWord), asm.StoreMem(asm.R10, stValueKey, asm.R1, asm.DWord))
+	} else {
+		e.emit(asm.StoreMem(asm.R10, stValueKey, rCg, asm.DWord))
 	}
-	e.emit(asm.LoadMem(asm.R1, rCtx, base, asm.Word), asm.JEq.Imm(asm.R1, 0, "exit"))
-	e.emit(storeImm64(stValueKey+24, 0))
-	readArg(4, 8, stValueKey+16, false)
-	readArg(6, 16, stValueKey+24, true)
-	e.label(next + "_b")
 	e.emit(
-		asm.StoreMem(asm.R10, stValueKey, rCg, asm.DWord),
 		asm.StoreMem(asm.R10, stValueKey+8, rSlot, asm.Word),
-		asm.LoadMem(asm.R1, rCtx, base, asm.Word),
-		asm.StoreMem(asm.R10, stValueKey+12, asm.R1, asm.Word),
+		asm.LoadMem(asm.R1, asm.R10, stage(k, 1), asm.DWord),
+		asm.StoreMem(asm.R10, stValueKey+16, asm.R1, asm.DWord),
+		asm.LoadMem(asm.R1, asm.R10, stage(k, 2), asm.DWord),
+		asm.StoreMem(asm.R10, stValueKey+24, asm.R1, asm.DWord),
 		asm.LoadMapPtr(asm.R1, m.Values),
 	)
 	e.stackPtr(asm.R2, stValueKey)
@@ -385,8 +490,6 @@ func emitCapture(e *emitter, m progMaps, k int) {
 	e.label(next + "_raced") // another CPU inserted the same value: give the place back
 	distinct()
 	e.emit(asm.Mov.Imm(asm.R1, -1), asm.AddAtomic.Mem(asm.R0, asm.R1, asm.DWord, 0), asm.Ja.Label(next))
-	e.label(next + "_unreadable")
-	e.bumpLost(m, lostUnreadable, next)
 	e.label(next)
 }
 
@@ -411,27 +514,22 @@ func emitArm(e *emitter, m progMaps) {
 		asm.JEq.Imm(rSlot, nrPrctl, "arm_prctl"),
 		asm.Ja.Label("exit"),
 	)
-	readArg := func(i int) {
-		e.emit(asm.Mov.Reg(asm.R3, rRegs), asm.Add.Imm(asm.R3, int32(ptRegsArg[0][i])), asm.Mov.Imm(asm.R2, 8))
-		e.stackPtr(asm.R1, stTmp)
-		e.call(asm.FnProbeReadKernel)
-		e.emit(asm.JNE.Imm(asm.R0, 0, "exit"), asm.LoadMem(asm.R1, asm.R10, stTmp, asm.DWord))
-	}
+	arg := func(i int) asm.Instruction { return asm.LoadMem(asm.R1, rRegs, int16(ptRegsArg[0][i]), asm.DWord) }
 	// libseccomp probes filter flags with seccomp(SET_MODE_FILTER, flag,
 	// NULL) long before runc installs the filter: only a call with a
 	// program pointer arms.
 	e.label("arm_seccomp")
-	readArg(0)
-	e.emit(asm.JNE.Imm(asm.R1, setModeFilter, "exit"))
-	readArg(2)
-	e.emit(asm.JEq.Imm(asm.R1, 0, "exit"), asm.Ja.Label("arm_check_comm"))
+	e.emit(
+		arg(0), asm.JNE.Imm(asm.R1, setModeFilter, "exit"),
+		arg(2), asm.JEq.Imm(asm.R1, 0, "exit"),
+		asm.Ja.Label("arm_check_comm"),
+	)
 	e.label("arm_prctl")
-	readArg(0)
-	e.emit(asm.JNE.Imm(asm.R1, prSetSeccomp, "exit"))
-	readArg(1)
-	e.emit(asm.JNE.Imm(asm.R1, modeFilter, "exit"))
-	readArg(2)
-	e.emit(asm.JEq.Imm(asm.R1, 0, "exit"))
+	e.emit(
+		arg(0), asm.JNE.Imm(asm.R1, prSetSeccomp, "exit"),
+		arg(1), asm.JNE.Imm(asm.R1, modeFilter, "exit"),
+		arg(2), asm.JEq.Imm(asm.R1, 0, "exit"),
+	)
 	e.label("arm_check_comm")
 	e.stackPtr(asm.R1, stComm)
 	e.emit(asm.Mov.Imm(asm.R2, 16))
@@ -444,13 +542,14 @@ func emitArm(e *emitter, m progMaps) {
 		asm.LoadMem(asm.R1, asm.R10, stComm+8, asm.DWord),
 		asm.LoadImm(asm.R2, runcInitComm[1], asm.DWord),
 		asm.JNE.Reg(asm.R1, asm.R2, "exit"),
-		asm.StoreMem(asm.R10, stCountKey, rCg, asm.DWord),
-		storeImm64(stTmp, 1),
+		asm.StoreMem(asm.R10, stTmp, rCg, asm.DWord),
+		storeImm64(stCountKey, 0), // the armed value: no pointers learned yet
+		storeImm64(stCountKey+8, 0),
 		asm.LoadMapPtr(asm.R1, m.Armed),
 	)
-	e.stackPtr(asm.R2, stCountKey)
-	e.stackPtr(asm.R3, stTmp)
-	e.emit(asm.Mov.Imm(asm.R4, bpfAny))
+	e.stackPtr(asm.R2, stTmp)
+	e.stackPtr(asm.R3, stCountKey)
+	e.emit(asm.Mov.Imm(asm.R4, bpfNoExist)) // armed already: keep what was learned
 	e.call(asm.FnMapUpdateElem)
 	e.emit(asm.JEq.Imm(rSlot, nrExecve, "count"), asm.Ja.Label("exit"))
 }

@@ -65,7 +65,9 @@ type Loss struct {
 	// Skipped counts times the kernel skipped the recording program
 	// (bpf_prog_info.recursion_misses).
 	Skipped uint64 `json:"skipped,omitempty"`
-	// Unreadable counts argument values the recorder could not read.
+	// Unreadable counts argument values the recorder could not read. Only
+	// recordings by sysfence versions whose program copied arguments with
+	// bpf_probe_read_kernel have it; the program now loads them directly.
 	Unreadable uint64 `json:"unreadable,omitempty"`
 }
 

@@ -372,6 +372,8 @@ func testABIs(t *testing.T, record recordFunc) {
 			0x0f, 0x05, // syscall
 			0xb8, 0xff, 0x03, 0x00, 0x00, // mov eax, 1023 (above the table)
 			0x0f, 0x05, // syscall
+			0xb8, 0xff, 0x03, 0x00, 0x40, // mov eax, 0x400003ff (x32, above its table)
+			0x0f, 0x05, // syscall
 			0xb8, 0x90, 0x01, 0x00, 0x00, // mov eax, 400 (in the table's gap 337-423)
 			0x0f, 0x05, // syscall
 			0xb8, 0x3c, 0x00, 0x00, 0x00, // mov eax, 60 (exit)
@@ -387,8 +389,8 @@ func testABIs(t *testing.T, record recordFunc) {
 		if got := o.Names("x86_64"); !slices.Equal(got, []string{"execve", "exit"}) {
 			t.Errorf("x86_64: %v, want the launch execve and exit", got)
 		}
-		if o.Lost.OutOfTable != 3 || o.Lost.Total() != 3 {
-			t.Errorf("Lost = %+v, want 3 out of table", o.Lost)
+		if o.Lost.OutOfTable != 4 || o.Lost.Total() != 4 {
+			t.Errorf("Lost = %+v, want 4 out of table (-1, 1023, 400, x32 1023)", o.Lost)
 		}
 	})
 	t.Run("i386", func(t *testing.T) {
