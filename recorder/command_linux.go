@@ -48,7 +48,7 @@ func RecordEBPF(ctx context.Context, cmd *exec.Cmd, opts Options) (*Observation,
 		return nil, Exit{}, err
 	}
 	defer sess.Close()
-	stopSpecializing := sess.specializeWhenLearned(cg.id)
+	stopSpecializing := sess.specializeWhenLearned(cg.id, cg.path)
 	defer stopSpecializing()
 
 	started := time.Now()

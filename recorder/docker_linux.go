@@ -65,7 +65,7 @@ func RecordContainer(ctx context.Context, name string, opts Options) (*Observati
 		return nil, err
 	}
 	defer sess.Close()
-	stopSpecializing := sess.specializeWhenLearned(cgid)
+	stopSpecializing := sess.specializeWhenLearned(cgid, path)
 	defer stopSpecializing()
 	started := time.Now()
 	stop := reportProgress(opts.Progress, started, sess.progressOf(cgid))
@@ -169,7 +169,7 @@ func (c *dockerRun) follow(ctx context.Context, cmd *exec.Cmd, done <-chan error
 			// Once the container is armed and has made a call, only its
 			// cgroup matters, and comparing pointers is cheaper for every
 			// process of the machine than looking cgroup ids up.
-			if _, err := sess.specialize(c.cgid); err != nil {
+			if _, err := sess.specialize(c.cgid, c.cgroup); err != nil {
 				return err
 			}
 		}

@@ -78,7 +78,7 @@ func TestSlotLayout(t *testing.T) {
 // (static_prio = 120 + nice; 122 has bit 1 set, 120 has not) makes a real
 // system call, whose number must then land in the x86 table. It runs with
 // both ways of deciding that a task is recorded: looking its cgroup id up,
-// and comparing the css_set and cgroup pointers the program learned.
+// and comparing the cgroup pointer the program learned.
 func TestProgramCompatBranch(t *testing.T) {
 	requireEBPF(t)
 	spec, err := btf.LoadKernelSpec()
@@ -109,7 +109,7 @@ func TestProgramCompatBranch(t *testing.T) {
 	for _, learned := range []bool{false, true} {
 		name := "cgroup id"
 		if learned {
-			name = "learned pointers"
+			name = "learned pointer"
 		}
 		t.Run(name, func(t *testing.T) {
 			sess, err := openEBPF(progConfig{Cgroup: cgid, Offsets: off})
@@ -118,10 +118,10 @@ func TestProgramCompatBranch(t *testing.T) {
 			}
 			defer sess.Close()
 			if learned {
-				syscall.Getpid() // a recorded call: the program learns this cgroup's pointers
-				switched, err := sess.specialize(cgid)
+				syscall.Getpid() // a recorded call: the program learns this cgroup's pointer
+				switched, err := sess.specialize(cgid, self)
 				if err != nil || !switched {
-					t.Fatalf("specialize: switched %v, %v (learned %+v)", switched, err, sess.armedValue(cgid))
+					t.Fatalf("specialize: switched %v, %v (learned %#x)", switched, err, sess.learned(cgid))
 				}
 			}
 			resetCounts(t, sess)
@@ -173,12 +173,6 @@ func compatCalls(t *testing.T) {
 	syscall.RawSyscall(39, 0, 0, 0)
 }
 
-// armedValue is what the program stored for cgroup id, for messages.
-func (s *ebpfSession) armedValue(id uint64) armedValue {
-	v, _ := s.learned(id)
-	return v
-}
-
 // resetCounts zeroes the per-slot counts of a constant-cgroup session.
 func resetCounts(t *testing.T, sess *ebpfSession) {
 	t.Helper()
@@ -188,5 +182,32 @@ func resetCounts(t *testing.T, sess *ebpfSession) {
 	}
 	if _, err := mem.WriteAt(make([]byte, mem.Size()), 0); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPinCgroup checks that the recorder pins only the cgroup it learned
+// the pointer of: a path that is now another cgroup, or none, is refused.
+func TestPinCgroup(t *testing.T) {
+	requireEBPF(t)
+	self, err := processCgroup(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cgid, err := cgroupID(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pin, err := pinCgroup(cgid, self)
+	if err != nil || pin == nil {
+		t.Fatalf("pinCgroup(%d, %s) = %v, %v; want a pinning map", cgid, self, pin, err)
+	}
+	pin.Close()
+	for _, c := range []struct {
+		id   uint64
+		path string
+	}{{cgid + 1, self}, {cgid, self + "/sysfence-no-such-cgroup"}} {
+		if pin, err := pinCgroup(c.id, c.path); pin != nil || err != nil {
+			t.Errorf("pinCgroup(%d, %s) = %v, %v; want nil, nil", c.id, c.path, pin, err)
+		}
 	}
 }

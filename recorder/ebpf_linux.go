@@ -198,7 +198,7 @@ func openEBPF(cfg progConfig) (s *ebpfSession, err error) {
 		m    **ebpf.Map
 		spec ebpf.MapSpec
 	}{
-		{&s.armed, ebpf.MapSpec{Name: "sf_armed", Type: ebpf.Hash, KeySize: 8, ValueSize: 16, MaxEntries: armedMapEntries}},
+		{&s.armed, ebpf.MapSpec{Name: "sf_armed", Type: ebpf.Hash, KeySize: 8, ValueSize: 8, MaxEntries: armedMapEntries}},
 		{&s.counts, countsMap},
 		{&s.values, ebpf.MapSpec{Name: "sf_values", Type: ebpf.Hash, KeySize: 32, ValueSize: 8, MaxEntries: valueMapEntries}},
 		{&s.distinct, ebpf.MapSpec{Name: "sf_distinct", Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: numSlots * capturesPerSlot}},
@@ -252,41 +252,70 @@ func attachProgram(cfg progConfig, maps progMaps) (*ebpf.Program, link.Link, err
 }
 
 // specialized is the program a session switches to once it knows the one
-// cgroup it records and the pointers the program learned for it: pointer
-// compares instead of a cgroup-id lookup on every system call of the
-// machine. Its counts are a per-CPU array of slots: the session's own for
-// a constant cgroup, a new one after record --docker's per-cgroup hash.
+// cgroup it records and the cgroup pointer the program learned for it: a
+// pointer compare instead of a cgroup-id lookup on every system call of the
+// machine. Its counts are an array of per-CPU rows: the session's own for a
+// constant cgroup, a new one after record --docker's per-cgroup hash.
 type specialized struct {
 	id     uint64
+	pin    *ebpf.Map // a cgroup array holding a reference to the cgroup
 	counts *ebpf.Map // nil when it shares the session's
 	prog   *ebpf.Program
 	link   link.Link
 }
 
-// learned returns the pointers the program stored for cgroup id, if any.
-func (s *ebpfSession) learned(id uint64) (armedValue, bool) {
-	var v armedValue
-	if err := s.armed.Lookup(id, &v); err != nil || v.Cgroup == 0 {
-		return v, false
+func (sp *specialized) close() {
+	if sp.link != nil {
+		sp.link.Close()
 	}
-	return v, true
+	if sp.prog != nil {
+		sp.prog.Close()
+	}
+	for _, m := range []*ebpf.Map{sp.counts, sp.pin} {
+		if m != nil {
+			m.Close()
+		}
+	}
 }
 
-// specialize attaches the pointer-comparing program for cgroup id, sharing
-// this session's value and loss maps, and then detaches the session's own
-// program. While both are attached a call may be counted twice; none is
-// missed. It does nothing until the program has learned id's pointers
-// (after id's first recorded call); it reports whether it switched.
-func (s *ebpfSession) specialize(id uint64) (bool, error) {
+// learned returns the cgroup pointer the program stored for cgroup id, or 0.
+func (s *ebpfSession) learned(id uint64) uint64 {
+	var v armedValue
+	if err := s.armed.Lookup(id, &v); err != nil {
+		return 0
+	}
+	return v.Cgroup
+}
+
+// specialize attaches the pointer-comparing program for cgroup id (whose
+// directory is path), sharing this session's value and loss maps, and then
+// detaches the session's own program. While both are attached a call may be
+// counted twice; none is missed. It does nothing until the program has
+// learned id's cgroup pointer (at id's first recorded call), or when the
+// cgroup is gone; it reports whether it switched.
+//
+// The cgroup is pinned first: while a cgroup array holds it, its struct
+// cgroup cannot be freed, so no other cgroup can take its address.
+func (s *ebpfSession) specialize(id uint64, path string) (bool, error) {
 	if s.special != nil {
 		return false, nil
 	}
-	v, ok := s.learned(id)
-	if !ok {
+	ptr := s.learned(id)
+	if ptr == 0 {
 		return false, nil
 	}
-	cfg := progConfig{Cgroup: id, CSSet: v.CSSet, CgroupPtr: v.Cgroup, Args: s.cfg.Args, Offsets: s.cfg.Offsets}
 	sp := &specialized{id: id}
+	switched := false
+	defer func() {
+		if !switched {
+			sp.close()
+		}
+	}()
+	var err error
+	if sp.pin, err = pinCgroup(id, path); err != nil || sp.pin == nil {
+		return false, err
+	}
+	cfg := progConfig{Cgroup: id, CgroupPtr: ptr, Args: s.cfg.Args, Offsets: s.cfg.Offsets}
 	counts := s.counts
 	if s.cfg.Cgroup == 0 {
 		spec, err := countsSpec(cfg)
@@ -298,28 +327,55 @@ func (s *ebpfSession) specialize(id uint64) (bool, error) {
 		}
 		counts = sp.counts
 	}
-	var err error
 	if sp.prog, sp.link, err = attachProgram(cfg, s.maps(counts)); err != nil {
-		if sp.counts != nil {
-			sp.counts.Close()
-		}
 		return false, err
 	}
+	switched = true
 	s.special = sp
 	s.link.Close()
 	s.link = nil
 	return true, nil
 }
 
-// specializeWhenLearned calls specialize(id) every few milliseconds until it
+// pinCgroup puts the cgroup at path into a one-entry cgroup array, which
+// holds a reference to it, after checking that path is still cgroup id
+// (ids are never reused). It returns nil, nil when the cgroup is gone.
+func pinCgroup(id uint64, path string) (*ebpf.Map, error) {
+	dir, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("opening cgroup %s: %w", path, err)
+	}
+	defer dir.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(dir.Fd()), &st); err != nil {
+		return nil, fmt.Errorf("cgroup %s: %w", path, err)
+	}
+	if st.Ino != id {
+		return nil, nil // removed and replaced by another cgroup of the same name
+	}
+	pin, err := ebpf.NewMap(&ebpf.MapSpec{Name: "sf_pin", Type: ebpf.CGroupArray, KeySize: 4, ValueSize: 4, MaxEntries: 1})
+	if err != nil {
+		return nil, fmt.Errorf("creating the cgroup array that pins the recorded cgroup: %w", err)
+	}
+	if err := pin.Put(uint32(0), uint32(dir.Fd())); err != nil {
+		pin.Close()
+		return nil, fmt.Errorf("pinning cgroup %s: %w", path, err)
+	}
+	return pin, nil
+}
+
+// specializeWhenLearned calls specialize(id, path) every few milliseconds until it
 // switched, failed, or stop is called; stop returns its error and may be
 // called more than once.
-func (s *ebpfSession) specializeWhenLearned(id uint64) (stop func() error) {
+func (s *ebpfSession) specializeWhenLearned(id uint64, path string) (stop func() error) {
 	quit := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
 		for {
-			switched, err := s.specialize(id)
+			switched, err := s.specialize(id, path)
 			if switched || err != nil {
 				done <- err
 				return
@@ -340,14 +396,8 @@ func (s *ebpfSession) specializeWhenLearned(id uint64) (stop func() error) {
 
 // Close detaches the program and frees the maps.
 func (s *ebpfSession) Close() {
-	if sp := s.special; sp != nil {
-		if sp.link != nil {
-			sp.link.Close()
-		}
-		sp.prog.Close()
-		if sp.counts != nil {
-			sp.counts.Close()
-		}
+	if s.special != nil {
+		s.special.close()
 	}
 	if s.link != nil {
 		s.link.Close()

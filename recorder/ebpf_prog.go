@@ -21,10 +21,10 @@ import (
 // TLB is flushed at every system call (page-table isolation without PCID,
 // common in VMs) every pointer followed is a miss. bpf_get_current_cgroup_id
 // follows three (css_set, cgroup, kernfs node). So once the program has seen
-// a recorded task it stores that task's css_set and cgroup pointers, user
-// space reads them and attaches a program that compares them as constants:
-// task->cgroups (in task_struct, already hot) and, when it differs, one
-// more pointer, css_set->dfl_cgrp.
+// a recorded task it stores that task's cgroup pointer (css_set->dfl_cgrp),
+// user space pins the cgroup (a cgroup-array map holds a reference, so the
+// address cannot be reused) and attaches a program that compares
+// task->cgroups->dfl_cgrp with it: one pointer followed.
 
 const (
 	slotsPerABI = 1024 // every x86 table has fewer numbers than this (x32 goes up to 547)
@@ -102,10 +102,10 @@ type progConfig struct {
 	// Cgroup, when not zero, is the one recorded cgroup, compared as a
 	// constant; when zero the program looks the cgroup up in "armed".
 	Cgroup uint64
-	// CSSet and CgroupPtr, when not zero, are the kernel addresses of the
-	// recorded tasks' css_set and of Cgroup's struct cgroup, as the program
-	// learned them: membership is then decided by comparing pointers.
-	CSSet, CgroupPtr uint64
+	// CgroupPtr, when not zero, is the kernel address of Cgroup's struct
+	// cgroup, as the program learned it (and pinned by user space):
+	// membership is then decided by comparing pointers.
+	CgroupPtr uint64
 	// ArmOnRunc arms a cgroup from inside the program when runc's init
 	// process (comm "runc:[2:INIT]") installs its seccomp filter or calls
 	// execve: what the container runs after that point is recorded.
@@ -128,10 +128,10 @@ type progMaps struct {
 	Armed, Counts, Values, Distinct, Lost int
 }
 
-// armedValue is the value of the "armed" map: the pointers the program
-// learned for the cgroup (zero until its first recorded call).
+// armedValue is the value of the "armed" map: the struct cgroup pointer
+// the program learned for the cgroup (zero until its first recorded call).
 type armedValue struct {
-	CSSet, Cgroup uint64
+	Cgroup uint64
 }
 
 // Stack layout, as offsets from the frame pointer R10.
@@ -231,29 +231,32 @@ func program(cfg progConfig, m progMaps) asm.Instructions {
 	} else {
 		emitCount(e, m)
 	}
+	var stages []uint32
 	if cfg.Args {
-		emitArgs(e, cfg, m)
+		stages = emitArgSearch(e)
 	}
+	// The path most calls take ends here; the rest of the program is laid
+	// out after it, so that it spans as few code pages as possible.
 	e.label("exit")
 	e.emit(asm.Mov.Imm(asm.R0, 0), asm.Return())
+	if cfg.Args {
+		emitArgStages(e, cfg, m, stages)
+	}
 	if cfg.ArmOnRunc {
 		emitArm(e, m)
 	}
 	return e.insns
 }
 
-// emitPointerMember jumps to "exit" unless the task is in the recorded
-// cgroup: its css_set is the learned one (no memory read beyond
-// task_struct), or its css_set's default-hierarchy cgroup is.
+// emitPointerMember jumps to "exit" unless the task's default-hierarchy
+// cgroup (task->cgroups->dfl_cgrp) is the recorded one: task_struct is
+// already in the TLB, so this follows one pointer.
 func emitPointerMember(e *emitter, cfg progConfig) {
 	e.emit(
 		asm.LoadMem(asm.R1, rTask, cfg.Offsets.Cgroups, asm.DWord),
-		asm.LoadImm(asm.R2, int64(cfg.CSSet), asm.DWord),
-		asm.JEq.Reg(asm.R1, asm.R2, "count"),
 		asm.LoadMem(asm.R1, asm.R1, cfg.Offsets.DflCgrp, asm.DWord),
 		asm.LoadImm(asm.R2, int64(cfg.CgroupPtr), asm.DWord),
 		asm.JNE.Reg(asm.R1, asm.R2, "exit"),
-		asm.Ja.Label("count"),
 	)
 }
 
@@ -271,17 +274,16 @@ func emitLookupArmed(e *emitter, cfg progConfig, m progMaps, miss string) {
 	e.emit(asm.JEq.Imm(asm.R0, 0, miss))
 }
 
-// emitLearn stores the task's css_set and cgroup pointers in the armed
-// value R0 points to, the first time: user space then switches to the
-// pointer-comparing program.
+// emitLearn stores the task's cgroup pointer in the armed value R0 points
+// to, the first time: user space then switches to the pointer-comparing
+// program.
 func emitLearn(e *emitter, cfg progConfig) {
 	e.emit(
-		asm.LoadMem(asm.R1, asm.R0, 8, asm.DWord),
+		asm.LoadMem(asm.R1, asm.R0, 0, asm.DWord),
 		asm.JNE.Imm(asm.R1, 0, "count"),
 		asm.LoadMem(asm.R1, rTask, cfg.Offsets.Cgroups, asm.DWord),
-		asm.StoreMem(asm.R0, 0, asm.R1, asm.DWord),
 		asm.LoadMem(asm.R1, asm.R1, cfg.Offsets.DflCgrp, asm.DWord),
-		asm.StoreMem(asm.R0, 8, asm.R1, asm.DWord),
+		asm.StoreMem(asm.R0, 0, asm.R1, asm.DWord),
 	)
 }
 
@@ -370,17 +372,23 @@ func emitCount(e *emitter, m progMaps) {
 	e.label("counted")
 }
 
-// emitArgs records the captured argument tuples of the call, if it has
-// any: a search over the captured slots (constants in the program, no map
-// read for the other calls) leads to code that reads the slot's arguments
-// from pt_regs onto the stack; then each staged tuple is inserted.
-func emitArgs(e *emitter, cfg progConfig, m progMaps) {
-	specs := specsFor()
-	slots := slices.Sorted(maps.Keys(specs))
-	if len(slots) == 0 {
-		return
+// emitArgSearch starts recording the captured argument tuples of the call,
+// if it has any: a binary search over the captured slots (constants in the
+// program: no map read for the other calls) jumps to the slot's stage code
+// (emitArgStages) or falls through. It returns the captured slots.
+func emitArgSearch(e *emitter) []uint32 {
+	slots := slices.Sorted(maps.Keys(specsFor()))
+	if len(slots) > 0 {
+		emitSlotSearch(e, slots, 0, len(slots)-1)
 	}
-	emitSlotSearch(e, slots, 0, len(slots)-1)
+	return slots
+}
+
+// emitArgStages emits, for each captured slot, code that reads its
+// arguments from pt_regs onto the stack, and then the insertion of each
+// staged tuple.
+func emitArgStages(e *emitter, cfg progConfig, m progMaps, slots []uint32) {
+	specs := specsFor()
 	for _, slot := range slots {
 		e.label(fmt.Sprintf("stage_%d", slot))
 		for k, spec := range specs[slot] {
@@ -396,10 +404,14 @@ func emitArgs(e *emitter, cfg progConfig, m progMaps) {
 }
 
 // emitSlotSearch emits a binary search of rSlot among slots[lo..hi],
-// jumping to the slot's stage code, or to "exit" when it is not there.
+// jumping to the slot's stage code, or to "exit" when it is not there (by
+// falling through from the last leaf, which is emitted last).
 func emitSlotSearch(e *emitter, slots []uint32, lo, hi int) {
 	if lo == hi {
-		e.emit(asm.JEq.Imm(rSlot, int32(slots[lo]), fmt.Sprintf("stage_%d", slots[lo])), asm.Ja.Label("exit"))
+		e.emit(asm.JEq.Imm(rSlot, int32(slots[lo]), fmt.Sprintf("stage_%d", slots[lo])))
+		if hi < len(slots)-1 {
+			e.emit(asm.Ja.Label("exit"))
+		}
 		return
 	}
 	mid := (lo + hi + 1) / 2
@@ -543,8 +555,7 @@ func emitArm(e *emitter, m progMaps) {
 		asm.LoadImm(asm.R2, runcInitComm[1], asm.DWord),
 		asm.JNE.Reg(asm.R1, asm.R2, "exit"),
 		asm.StoreMem(asm.R10, stTmp, rCg, asm.DWord),
-		storeImm64(stCountKey, 0), // the armed value: no pointers learned yet
-		storeImm64(stCountKey+8, 0),
+		storeImm64(stCountKey, 0), // the armed value: no pointer learned yet
 		asm.LoadMapPtr(asm.R1, m.Armed),
 	)
 	e.stackPtr(asm.R2, stTmp)
