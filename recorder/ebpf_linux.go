@@ -125,8 +125,13 @@ type ebpfSession struct {
 // milliseconds, so it is done once.
 var offsets = sync.OnceValues(readOffsets)
 
+// kernelBTF is the kernel's BTF, parsed once for the process: every program
+// load looks its attach point up there, and cilium/ebpf would otherwise
+// parse it afresh for each (about 20 ms here).
+var kernelBTF = btf.NewCache()
+
 func readOffsets() (kernelOffsets, error) {
-	spec, err := btf.LoadKernelSpec()
+	spec, err := kernelBTF.Kernel()
 	if err != nil {
 		return kernelOffsets{}, fmt.Errorf("reading kernel BTF (/sys/kernel/btf/vmlinux, CONFIG_DEBUG_INFO_BTF): %w", err)
 	}
@@ -228,14 +233,20 @@ func (s *ebpfSession) maps(counts *ebpf.Map) progMaps {
 // attachProgram loads the recording program for cfg and maps and attaches
 // it to the sys_enter tracepoint.
 func attachProgram(cfg progConfig, maps progMaps) (*ebpf.Program, link.Link, error) {
-	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
-		Name:         "sysfence_record",
+	const name = "sysfence_record"
+	coll, err := ebpf.NewCollectionWithOptions(&ebpf.CollectionSpec{Programs: map[string]*ebpf.ProgramSpec{name: {
+		Name:         name,
 		Type:         ebpf.Tracing,
 		AttachType:   ebpf.AttachTraceRawTp,
 		AttachTo:     "sys_enter",
 		License:      "GPL", // the task and cgroup helpers are GPL-only
 		Instructions: program(cfg, maps),
-	})
+	}}}, ebpf.CollectionOptions{Cache: kernelBTF})
+	var prog *ebpf.Program
+	if err == nil {
+		prog = coll.DetachProgram(name)
+		coll.Close()
+	}
 	if err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
