@@ -116,7 +116,7 @@ type ebpfSession struct {
 	armed, counts, values, distinct, lost *ebpf.Map
 	prog                                  *ebpf.Program
 	link                                  link.Link
-	special                               *specialized // once the program has learned the cgroup's pointers
+	special                               *specialized // once the program has learned the cgroup's pointer
 }
 
 // offsets finds, in the running kernel's BTF, where the program reads
