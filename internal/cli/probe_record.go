@@ -47,7 +47,7 @@ func probeRecordItems(env probeEnv, release string) probeRecord {
 		r.Backend = item("backend", "sysfence record uses eBPF", nil)
 	} else {
 		r.Backend = probeItem{Name: "backend", Status: probeMissing, Value: "sysfence record falls back to ptrace: " + err.Error(),
-			Fix: "run sysfence record as root on a kernel with BTF and cgroup v2"}
+			Fix: "run sysfence record as root on Linux 5.11 or later with BTF and cgroup v2"}
 	}
 	return r
 }
