@@ -37,29 +37,48 @@ func BenchmarkRedisRecorded(b *testing.B) {
 	if redis.Name != "redis" {
 		b.Fatalf("workload 0 is %s, not redis", redis.Name)
 	}
-	var sum [3]float64 // plain, floor, recorded
-	run := func(config int) float64 {
+	var sum [numConfigs]float64
+	n := eachInTurn(b, func(config int) {
 		switch config {
-		case 1:
+		case floorConfig:
 			detach := testutil.AttachEmptySysEnter(b)
 			defer detach()
-			return redisThroughput(b, redis, image, false)
-		case 2:
-			return redisThroughput(b, redis, image, true)
+			sum[config] += redisThroughput(b, redis, image, false)
+		case recordedConfig:
+			sum[config] += redisThroughput(b, redis, image, true)
+		default:
+			sum[config] += redisThroughput(b, redis, image, false)
 		}
-		return redisThroughput(b, redis, image, false)
-	}
+	})
+	reportThroughputs(b, sum, n)
+}
+
+// The configurations the redis benchmarks compare.
+const (
+	plainConfig    = iota
+	floorConfig    // an empty program on sys_enter
+	recordedConfig // recorded by sysfence
+	numConfigs
+)
+
+// eachInTurn runs every configuration once per op, the order turning each
+// op so that none always runs first (a cold page cache) or last, and
+// returns the number of ops.
+func eachInTurn(b *testing.B, run func(config int)) int {
 	n := 0
 	for b.Loop() {
-		// The order turns each op so that no configuration always runs
-		// first (a cold page cache) or last.
-		for k := range 3 {
-			c := (k + n) % 3
-			sum[c] += run(c)
+		for k := range numConfigs {
+			run((k + n) % numConfigs)
 		}
 		n++
 	}
-	plain, floor, recorded := sum[0]/float64(n), sum[1]/float64(n), sum[2]/float64(n)
+	return n
+}
+
+// reportThroughputs reports each configuration's mean throughput over n
+// ops and the losses against plain.
+func reportThroughputs(b *testing.B, sum [numConfigs]float64, n int) {
+	plain, floor, recorded := sum[plainConfig]/float64(n), sum[floorConfig]/float64(n), sum[recordedConfig]/float64(n)
 	b.ReportMetric(plain, "plain-req/s")
 	b.ReportMetric(floor, "floor-req/s")
 	b.ReportMetric(recorded, "recorded-req/s")
@@ -143,39 +162,26 @@ func BenchmarkRedisRecordedRunning(b *testing.B) {
 		}
 		return res.Throughput, (busyCPU(b) - before) / float64(res.Requests)
 	}
-	run := func(config int) (float64, float64) {
+	var sum, cpu [numConfigs]float64
+	n := eachInTurn(b, func(config int) {
 		switch config {
-		case 1:
+		case floorConfig:
 			detach := testutil.AttachEmptySysEnter(b)
 			defer detach()
-		case 2:
+		case recordedConfig:
 			stop := recordRunning(b, c.ID)
 			defer stop()
 		}
-		return load()
-	}
-	var sum, cpu [3]float64 // plain, floor, recorded
-	n := 0
-	for b.Loop() {
-		for k := range 3 {
-			c := (k + n) % 3
-			t, u := run(c)
-			sum[c] += t
-			cpu[c] += u
-		}
-		n++
-	}
-	plain, floor, recorded := sum[0]/float64(n), sum[1]/float64(n), sum[2]/float64(n)
-	b.ReportMetric(plain, "plain-req/s")
-	b.ReportMetric(floor, "floor-req/s")
-	b.ReportMetric(recorded, "recorded-req/s")
-	b.ReportMetric(100*(plain-floor)/plain, "floor-loss-%")
-	b.ReportMetric(100*(plain-recorded)/plain, "loss-%")
+		t, u := load()
+		sum[config] += t
+		cpu[config] += u
+	})
+	reportThroughputs(b, sum, n)
 	// CPU time the machine spent per request (steal excluded): what the
 	// throughput would show on a machine without noisy neighbours.
-	b.ReportMetric(1e6*cpu[0]/float64(n), "plain-cpu-µs/req")
-	b.ReportMetric(100*(cpu[1]-cpu[0])/cpu[0], "floor-cpu-%")
-	b.ReportMetric(100*(cpu[2]-cpu[0])/cpu[0], "recorded-cpu-%")
+	b.ReportMetric(1e6*cpu[plainConfig]/float64(n), "plain-cpu-µs/req")
+	b.ReportMetric(100*(cpu[floorConfig]-cpu[plainConfig])/cpu[plainConfig], "floor-cpu-%")
+	b.ReportMetric(100*(cpu[recordedConfig]-cpu[plainConfig])/cpu[plainConfig], "recorded-cpu-%")
 }
 
 // busyCPU returns the CPU seconds the machine has spent busy (user, nice,
