@@ -2,7 +2,9 @@ package recorder
 
 import (
 	"os"
+	"os/exec"
 	"runtime"
+	"slices"
 	"syscall"
 	"testing"
 
@@ -208,6 +210,52 @@ func TestPinCgroup(t *testing.T) {
 	}{{cgid + 1, self}, {cgid, self + "/sysfence-no-such-cgroup"}} {
 		if pin, err := pinCgroup(c.id, c.path); pin != nil || err != nil {
 			t.Errorf("pinCgroup(%d, %s) = %v, %v; want nil, nil", c.id, c.path, pin, err)
+		}
+	}
+}
+
+// TestSwitchesToLearnedPointer records a command the way RecordEBPF does and
+// checks that the session switched to the pointer-comparing program (which
+// takes milliseconds: the program learns at the cgroup's first call, user
+// space polls every 5 ms) and that calls made after the switch were counted
+// by it: the command sleeps 0.3 s first, then nproc calls sched_getaffinity
+// and the processes end with exit_group.
+func TestSwitchesToLearnedPointer(t *testing.T) {
+	requireEBPF(t)
+	cg, err := newRecordCgroup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cg.remove()
+	sess, err := openEBPF(progConfig{Cgroup: cg.id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	stop := sess.specializeWhenLearned(cg.id, cg.path)
+	defer stop()
+	cmd := exec.Command("sh", "-c", "sleep 0.3; nproc >/dev/null")
+	if err := startInCgroup(cmd, cg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := waitTree(t.Context(), cmd, cg); err != nil {
+		t.Fatal(err)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("switching to the pointer-comparing program: %v", err)
+	}
+	if sess.special == nil || sess.link != nil {
+		t.Fatalf("the session did not switch (special %v, first program still attached %v)", sess.special != nil, sess.link != nil)
+	}
+	tl, err := sess.read(cg.id, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &Observation{}
+	tl.b.fill(o)
+	for _, name := range []string{"sched_getaffinity", "exit_group"} {
+		if !slices.Contains(o.Names("x86_64"), name) {
+			t.Errorf("%s, made after the switch, was not recorded: %v", name, o.Names("x86_64"))
 		}
 	}
 }
