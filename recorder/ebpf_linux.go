@@ -87,13 +87,15 @@ func eachSlot(m *ebpf.Map, fn func(slot uint32, n uint64)) error {
 	if err != nil {
 		return fmt.Errorf("mapping the counts: %w", err)
 	}
-	buf := make([]byte, mem.Size())
-	if _, err := mem.ReadAt(buf, 0); err != nil {
-		return fmt.Errorf("reading the counts: %w", err)
-	}
 	var sum [numSlots]uint64
-	for i := range int(m.MaxEntries()) {
-		sum[i%numSlots] += binary.NativeEndian.Uint64(buf[8*i:])
+	row := make([]byte, 8*numSlots) // one CPU's row at a time: machines with many CPUs have big arrays
+	for off := 0; off+len(row) <= 8*int(m.MaxEntries()); off += len(row) {
+		if _, err := mem.ReadAt(row, int64(off)); err != nil {
+			return fmt.Errorf("reading the counts: %w", err)
+		}
+		for slot := range sum {
+			sum[slot] += binary.NativeEndian.Uint64(row[8*slot:])
+		}
 	}
 	for slot, n := range sum {
 		if n > 0 {
