@@ -1,9 +1,11 @@
 package kernel
 
 import (
+	"debug/elf"
 	"encoding/binary"
 
 	"github.com/sysfence/sysfence/bpf"
+	"github.com/sysfence/sysfence/internal/elfexec"
 )
 
 // execStub builds the x86_64 program that Exec runs to install a filter
@@ -15,12 +17,8 @@ import (
 // can meet the filter before the command does. The filter is part of the
 // image; it is called as `sysfence-exec PATH ARGV0 ARGV1…`.
 func execStub(prog []bpf.Instruction, flags Flags) []byte {
-	const (
-		base    = 0x400000
-		ehsize  = 64
-		phsize  = 56
-		codeOff = ehsize + phsize
-	)
+	const base = 0x400000
+	at := func(off int) uint64 { return base + elfexec.Header64Size + uint64(off) } // address of a body offset
 	installMsg := []byte("sysfence: the kernel refused the seccomp filter\n")
 	execMsg := []byte("sysfence: execve of the command failed under the filter\n")
 
@@ -55,7 +53,7 @@ func execStub(prog []bpf.Instruction, flags Flags) []byte {
 		0xb8, 0xe7, 0x00, 0x00, 0x00, // mov eax, 231 (exit_group)
 		0x0f, 0x05, // syscall
 	}
-	fprogOff := (codeOff + len(code) + 7) &^ 7
+	fprogOff := (len(code) + 7) &^ 7 // body offsets; the headers' 120 bytes keep 8-byte alignment
 	filterOff := fprogOff + 16
 	execMsgOff := filterOff + 8*len(prog)
 	installMsgOff := execMsgOff + len(execMsg)
@@ -63,40 +61,23 @@ func execStub(prog []bpf.Instruction, flags Flags) []byte {
 
 	le := binary.LittleEndian
 	le.PutUint32(code[14:], uint32(flags))
-	le.PutUint64(code[20:], base+uint64(fprogOff))
-	le.PutUint64(code[66:], base+uint64(execMsgOff))
+	le.PutUint64(code[20:], at(fprogOff))
+	le.PutUint64(code[66:], at(execMsgOff))
 	le.PutUint32(code[75:], uint32(len(execMsg)))
-	le.PutUint64(code[89:], base+uint64(installMsgOff))
+	le.PutUint64(code[89:], at(installMsgOff))
 	le.PutUint32(code[98:], uint32(len(installMsg)))
 
-	img := make([]byte, size)
-	copy(img, "\x7fELF\x02\x01\x01") // ELFCLASS64, little endian, version 1
-	le.PutUint16(img[16:], 2)        // ET_EXEC
-	le.PutUint16(img[18:], 62)       // EM_X86_64
-	le.PutUint32(img[20:], 1)
-	le.PutUint64(img[24:], base+codeOff) // entry
-	le.PutUint64(img[32:], ehsize)       // program headers
-	le.PutUint16(img[52:], ehsize)
-	le.PutUint16(img[54:], phsize)
-	le.PutUint16(img[56:], 1)
-	ph := img[ehsize:]
-	le.PutUint32(ph[0:], 1) // PT_LOAD
-	le.PutUint32(ph[4:], 5) // PF_R|PF_X
-	le.PutUint64(ph[16:], base)
-	le.PutUint64(ph[24:], base)
-	le.PutUint64(ph[32:], uint64(size))
-	le.PutUint64(ph[40:], uint64(size))
-	le.PutUint64(ph[48:], 0x1000)
-	copy(img[codeOff:], code)
-	le.PutUint16(img[fprogOff:], uint16(len(prog))) // struct sock_fprog
-	le.PutUint64(img[fprogOff+8:], base+uint64(filterOff))
+	body := make([]byte, size)
+	copy(body, code)
+	le.PutUint16(body[fprogOff:], uint16(len(prog))) // struct sock_fprog
+	le.PutUint64(body[fprogOff+8:], at(filterOff))
 	for i, ins := range prog {
-		b := img[filterOff+8*i:]
+		b := body[filterOff+8*i:]
 		le.PutUint16(b, ins.Op)
 		b[2], b[3] = ins.Jt, ins.Jf
 		le.PutUint32(b[4:], ins.K)
 	}
-	copy(img[execMsgOff:], execMsg)
-	copy(img[installMsgOff:], installMsg)
-	return img
+	copy(body[execMsgOff:], execMsg)
+	copy(body[installMsgOff:], installMsg)
+	return elfexec.Static64(elf.EM_X86_64, base, body)
 }

@@ -2,7 +2,7 @@ package recorder_test
 
 import (
 	"context"
-	"encoding/binary"
+	"debug/elf"
 	"errors"
 	"os"
 	"os/exec"
@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sysfence/sysfence/internal/elfexec"
 	"github.com/sysfence/sysfence/internal/testutil"
 	"github.com/sysfence/sysfence/recorder"
 	"github.com/sysfence/sysfence/syscalls"
@@ -439,55 +440,8 @@ func recordELF(t *testing.T, prog []byte, record recordFunc) *recorder.Observati
 	return o
 }
 
-// elf64 wraps x86_64 machine code in a minimal static executable: an ELF
-// header and one loadable, executable segment holding the whole file.
-func elf64(code []byte) []byte {
-	const base, ehsize, phsize = 0x400000, 64, 56
-	b := make([]byte, ehsize+phsize, ehsize+phsize+len(code))
-	le := binary.LittleEndian
-	copy(b, "\x7fELF\x02\x01\x01") // ELFCLASS64, little endian, version 1
-	le.PutUint16(b[16:], 2)        // ET_EXEC
-	le.PutUint16(b[18:], 0x3e)     // EM_X86_64
-	le.PutUint32(b[20:], 1)
-	le.PutUint64(b[24:], base+ehsize+phsize) // entry
-	le.PutUint64(b[32:], ehsize)             // phoff
-	le.PutUint16(b[52:], ehsize)
-	le.PutUint16(b[54:], phsize)
-	le.PutUint16(b[56:], 1) // phnum
-	size := uint64(ehsize + phsize + len(code))
-	ph := b[ehsize:]
-	le.PutUint32(ph[0:], 1) // PT_LOAD
-	le.PutUint32(ph[4:], 5) // PF_R|PF_X
-	le.PutUint64(ph[16:], base)
-	le.PutUint64(ph[24:], base)
-	le.PutUint64(ph[32:], size)
-	le.PutUint64(ph[40:], size)
-	le.PutUint64(ph[48:], 0x1000)
-	return append(b, code...)
-}
+// elf64 wraps x86_64 machine code in a minimal static executable.
+func elf64(code []byte) []byte { return elfexec.Static64(elf.EM_X86_64, 0x400000, code) }
 
 // elf32 is elf64 for i386 machine code.
-func elf32(code []byte) []byte {
-	const base, ehsize, phsize = 0x8048000, 52, 32
-	b := make([]byte, ehsize+phsize, ehsize+phsize+len(code))
-	le := binary.LittleEndian
-	copy(b, "\x7fELF\x01\x01\x01") // ELFCLASS32, little endian, version 1
-	le.PutUint16(b[16:], 2)        // ET_EXEC
-	le.PutUint16(b[18:], 3)        // EM_386
-	le.PutUint32(b[20:], 1)
-	le.PutUint32(b[24:], base+ehsize+phsize) // entry
-	le.PutUint32(b[28:], ehsize)             // phoff
-	le.PutUint16(b[40:], ehsize)
-	le.PutUint16(b[42:], phsize)
-	le.PutUint16(b[44:], 1) // phnum
-	size := uint32(ehsize + phsize + len(code))
-	ph := b[ehsize:]
-	le.PutUint32(ph[0:], 1) // PT_LOAD
-	le.PutUint32(ph[8:], base)
-	le.PutUint32(ph[12:], base)
-	le.PutUint32(ph[16:], size)
-	le.PutUint32(ph[20:], size)
-	le.PutUint32(ph[24:], 5) // PF_R|PF_X
-	le.PutUint32(ph[28:], 0x1000)
-	return append(b, code...)
-}
+func elf32(code []byte) []byte { return elfexec.Static32(elf.EM_386, 0x8048000, code) }

@@ -1,11 +1,11 @@
 package dockertest
 
 import (
-	"bytes"
 	"debug/elf"
-	"encoding/binary"
 	"fmt"
 	"runtime"
+
+	"github.com/sysfence/sysfence/internal/elfexec"
 )
 
 // spinBase is where the spin program is loaded.
@@ -24,37 +24,7 @@ func spinELF(goarch string) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("build spin program: no code for %s", goarch)
 	}
-	const hdrSize, phSize = 64, 56
-	size := uint64(hdrSize + phSize + len(code))
-	hdr := elf.Header64{
-		Type:      uint16(elf.ET_EXEC),
-		Machine:   uint16(machine),
-		Version:   uint32(elf.EV_CURRENT),
-		Entry:     spinBase + hdrSize + phSize,
-		Phoff:     hdrSize,
-		Ehsize:    hdrSize,
-		Phentsize: phSize,
-		Phnum:     1,
-		Shentsize: 64,
-	}
-	copy(hdr.Ident[:], elf.ELFMAG)
-	hdr.Ident[elf.EI_CLASS] = byte(elf.ELFCLASS64)
-	hdr.Ident[elf.EI_DATA] = byte(elf.ELFDATA2LSB)
-	hdr.Ident[elf.EI_VERSION] = byte(elf.EV_CURRENT)
-	prog := elf.Prog64{
-		Type:   uint32(elf.PT_LOAD),
-		Flags:  uint32(elf.PF_R | elf.PF_X),
-		Vaddr:  spinBase,
-		Paddr:  spinBase,
-		Filesz: size,
-		Memsz:  size,
-		Align:  0x1000,
-	}
-	var b bytes.Buffer
-	_ = binary.Write(&b, binary.LittleEndian, hdr)
-	_ = binary.Write(&b, binary.LittleEndian, prog)
-	b.Write(code)
-	return b.Bytes(), nil
+	return elfexec.Static64(machine, spinBase, code), nil
 }
 
 // nativeSpin is spinELF for the running architecture.
