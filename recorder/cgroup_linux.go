@@ -42,6 +42,11 @@ func cgroupID(path string) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	return inode(path, fi)
+}
+
+// inode is the inode number of fi, the file at path: a cgroup's id.
+func inode(path string, fi os.FileInfo) (uint64, error) {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
 		return 0, fmt.Errorf("%s: no inode number", path)

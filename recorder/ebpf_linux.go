@@ -13,8 +13,10 @@ import (
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
-	"golang.org/x/sys/unix"
 
+	"github.com/sysfence/sysfence/internal/unix"
+	"github.com/sysfence/sysfence/kernel"
+	"github.com/sysfence/sysfence/profile"
 	"github.com/sysfence/sysfence/syscalls"
 )
 
@@ -362,11 +364,15 @@ func pinCgroup(id uint64, path string) (*ebpf.Map, error) {
 		return nil, fmt.Errorf("opening cgroup %s: %w", path, err)
 	}
 	defer dir.Close()
-	var st unix.Stat_t
-	if err := unix.Fstat(int(dir.Fd()), &st); err != nil {
+	fi, err := dir.Stat()
+	if err != nil {
 		return nil, fmt.Errorf("cgroup %s: %w", path, err)
 	}
-	if st.Ino != id {
+	ino, err := inode(path, fi)
+	if err != nil {
+		return nil, err
+	}
+	if ino != id {
 		return nil, nil // removed and replaced by another cgroup of the same name
 	}
 	pin, err := ebpf.NewMap(&ebpf.MapSpec{Name: "sf_pin", Type: ebpf.CGroupArray, KeySize: 4, ValueSize: 4, MaxEntries: 1})
@@ -579,16 +585,15 @@ func Cgroup2Root() (string, error) { return cgroup2Root() }
 // program: a BTF-typed raw tracepoint (Linux 5.5) that calls
 // bpf_get_current_task_btf (Linux 5.11).
 func kernelSupportsTracing() error {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		return fmt.Errorf("uname: %w", err)
+	release, err := kernel.Release()
+	if err != nil {
+		return err
 	}
-	release := unix.ByteSliceToString(u.Release[:])
-	var major, minor int
-	if _, err := fmt.Sscanf(release, "%d.%d", &major, &minor); err != nil {
-		return fmt.Errorf("kernel release %q: %w", release, err)
+	v, err := profile.ParseKernel(release)
+	if err != nil {
+		return err
 	}
-	if major < 5 || major == 5 && minor < 11 {
+	if !v.AtLeast(profile.KernelVersion{Major: 5, Minor: 11}) {
 		return fmt.Errorf("eBPF recording needs Linux 5.11 or later (bpf_get_current_task_btf); this is %s", release)
 	}
 	return nil
