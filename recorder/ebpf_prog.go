@@ -231,16 +231,19 @@ func program(cfg progConfig, m progMaps) asm.Instructions {
 	} else {
 		emitCount(e, m)
 	}
-	var stages []uint32
+	var specs map[uint32][capturesPerSlot]specEntry
+	var slots []uint32
 	if cfg.Args {
-		stages = emitArgSearch(e)
+		specs = specsFor()
+		slots = slices.Sorted(maps.Keys(specs))
+		emitArgSearch(e, slots)
 	}
 	// The path most calls take ends here; the rest of the program is laid
 	// out after it, so that it spans as few code pages as possible.
 	e.label("exit")
 	e.emit(asm.Mov.Imm(asm.R0, 0), asm.Return())
 	if cfg.Args {
-		emitArgStages(e, cfg, m, stages)
+		emitArgStages(e, cfg, m, specs, slots)
 	}
 	if cfg.ArmOnRunc {
 		emitArm(e, m)
@@ -375,20 +378,17 @@ func emitCount(e *emitter, m progMaps) {
 // emitArgSearch starts recording the captured argument tuples of the call,
 // if it has any: a binary search over the captured slots (constants in the
 // program: no map read for the other calls) jumps to the slot's stage code
-// (emitArgStages) or falls through. It returns the captured slots.
-func emitArgSearch(e *emitter) []uint32 {
-	slots := slices.Sorted(maps.Keys(specsFor()))
+// (emitArgStages) or falls through.
+func emitArgSearch(e *emitter, slots []uint32) {
 	if len(slots) > 0 {
 		emitSlotSearch(e, slots, 0, len(slots)-1)
 	}
-	return slots
 }
 
 // emitArgStages emits, for each captured slot, code that reads its
 // arguments from pt_regs onto the stack, and then the insertion of each
 // staged tuple.
-func emitArgStages(e *emitter, cfg progConfig, m progMaps, slots []uint32) {
-	specs := specsFor()
+func emitArgStages(e *emitter, cfg progConfig, m progMaps, specs map[uint32][capturesPerSlot]specEntry, slots []uint32) {
 	for _, slot := range slots {
 		e.label(fmt.Sprintf("stage_%d", slot))
 		for k, spec := range specs[slot] {
