@@ -8,37 +8,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/sysfence/sysfence/internal/docker"
 )
-
-// dockerCLI is the docker client the recorder runs.
-var dockerCLI = "docker"
-
-// inspectContainer returns the main process and full id of a running
-// container.
-func inspectContainer(ctx context.Context, name string) (pid int, id string, err error) {
-	out, err := exec.CommandContext(ctx, dockerCLI, "inspect", "--type", "container",
-		"--format", "{{.State.Running}} {{.State.Pid}} {{.Id}}", name).CombinedOutput()
-	if err != nil {
-		msg := strings.TrimSpace(string(out))
-		if msg == "" {
-			msg = err.Error()
-		}
-		return 0, "", fmt.Errorf("container %q: %s", name, msg)
-	}
-	f := strings.Fields(string(out))
-	if len(f) != 3 {
-		return 0, "", fmt.Errorf("container %q: unexpected docker inspect output %q", name, out)
-	}
-	if f[0] != "true" {
-		return 0, "", fmt.Errorf("container %q is not running", name)
-	}
-	pid, err = strconv.Atoi(f[1])
-	return pid, f[2], err
-}
 
 // RecordContainer records a running Docker container from now until ctx
 // ends (Ctrl-C, or a --duration) or the container exits. What it called
@@ -48,10 +23,11 @@ func RecordContainer(ctx context.Context, name string, opts Options) (*Observati
 	if why := ebpfUnavailable(); why != nil {
 		return nil, fmt.Errorf("recording a container needs the eBPF back end: %w", why)
 	}
-	pid, id, err := inspectContainer(ctx, name)
+	c, err := docker.Running(ctx, name)
 	if err != nil {
 		return nil, err
 	}
+	pid, id := c.Pid, c.ID
 	path, err := processCgroup(pid)
 	if err != nil {
 		return nil, err
@@ -113,7 +89,7 @@ func RecordDocker(ctx context.Context, args []string, stdio Stdio, opts Options)
 	}
 	defer sess.Close()
 
-	cmd := exec.Command(dockerCLI, append([]string{"run", "--cidfile", cidFile}, args...)...)
+	cmd := exec.Command(docker.CLI, append([]string{"run", "--cidfile", cidFile}, args...)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio.In, stdio.Out, stdio.Err
 	started := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -196,7 +172,7 @@ func (c *dockerRun) follow(ctx context.Context, cmd *exec.Cmd, done <-chan error
 					cmd.Process.Signal(syscall.SIGTERM)
 				}
 				if c.id != "" {
-					go exec.Command(dockerCLI, "stop", c.id).Run()
+					go exec.Command(docker.CLI, "stop", c.id).Run()
 				}
 			}
 		case <-time.After(20 * time.Millisecond):

@@ -1,16 +1,15 @@
 package cli
 
 import (
-	"bytes"
+	"context"
 	"fmt"
 	"io"
-	"os/exec"
-	"strconv"
-	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sysfence/sysfence/bpf"
+	"github.com/sysfence/sysfence/internal/docker"
 	"github.com/sysfence/sysfence/kernel"
 )
 
@@ -104,25 +103,13 @@ func writeFilters(cmd *cobra.Command, filters [][]bpf.Instruction, out, format s
 	return usageError{fmt.Errorf("--format: unknown format %q (want bpf or disasm)", format)}
 }
 
-// containerPid returns the host pid of a running container's init process.
+// containerPid returns the host pid of a running container's main process.
 func containerPid(name string) (int, error) {
-	var stderr bytes.Buffer
-	c := exec.Command("docker", "inspect", "--type", "container", "-f", "{{.State.Running}} {{.State.Pid}}", name)
-	c.Stderr = &stderr
-	outb, err := c.Output()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := docker.Running(ctx, name)
 	if err != nil {
-		if _, lerr := exec.LookPath("docker"); lerr != nil {
-			return 0, fmt.Errorf("find container %s: docker CLI not found: %w", name, lerr)
-		}
-		return 0, fmt.Errorf("find container %s: %s", name, strings.TrimSpace(stderr.String()))
+		return 0, fmt.Errorf("find %w", err)
 	}
-	f := strings.Fields(string(outb))
-	if len(f) != 2 || f[0] != "true" {
-		return 0, fmt.Errorf("find container %s: container is not running", name)
-	}
-	pid, err := strconv.Atoi(f[1])
-	if err != nil || pid <= 0 {
-		return 0, fmt.Errorf("find container %s: docker reported pid %q", name, f[1])
-	}
-	return pid, nil
+	return c.Pid, nil
 }

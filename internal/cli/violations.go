@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -329,19 +327,9 @@ func newPIDMatcher(pid int, container string) (*pidMatcher, error) {
 		}
 		return &pidMatcher{pid: pid}, nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "docker", "inspect", "-f", "{{.State.Pid}}", container).Output()
+	init, err := containerPid(container)
 	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			err = fmt.Errorf("%w: %s", err, strings.TrimSpace(string(ee.Stderr)))
-		}
-		return nil, fmt.Errorf("inspect container %s: %w", container, err)
-	}
-	init, err := strconv.Atoi(strings.TrimSpace(string(out)))
-	if err != nil || init <= 0 {
-		return nil, fmt.Errorf("inspect container %s: not running (pid %q)", container, strings.TrimSpace(string(out)))
+		return nil, err
 	}
 	tree, err := audit.NewTree(init)
 	if err != nil {
