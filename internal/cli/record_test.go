@@ -60,7 +60,7 @@ func TestRecordContainerNotRunning(t *testing.T) {
 		testutil.Unavailable(t, "eBPF recording: %v", err)
 	}
 	code, _, stderr := recordCLI("record", "--container", "sysfence-no-such-container")
-	if code != ExitFailure || !strings.Contains(stderr, `container "sysfence-no-such-container"`) || !strings.Contains(stderr, "No such container") {
+	if code != ExitFailure || !strings.Contains(stderr, "container sysfence-no-such-container: ") || !strings.Contains(stderr, "No such container") {
 		t.Errorf("exit %d, stderr %q; want exit 1 naming the container", code, stderr)
 	}
 }
