@@ -1,0 +1,117 @@
+package cli_test
+
+import (
+	"bufio"
+	"os"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// transcript is a command shown in the README after "$ " and the output
+// shown under it.
+type transcript struct {
+	line int
+	args []string
+	want []string
+}
+
+// selfContained matches the README commands this test can run anywhere:
+// no shell syntax, no files but the built-in default profile.
+var selfContained = regexp.MustCompile(`^sysfence (explain default|run --dry-run --|audit default$)[^;|&<>$'"]*$`)
+
+// readmeTranscripts returns the README's self-contained transcripts that
+// show output.
+func readmeTranscripts(t *testing.T) []transcript {
+	t.Helper()
+	f, err := os.Open("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []transcript
+	var cur *transcript
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "```"), strings.HasPrefix(line, "$ "):
+			if cur != nil && len(cur.want) > 0 {
+				out = append(out, *cur)
+			}
+			cur = nil
+			if cmd, ok := strings.CutPrefix(line, "$ "); ok && selfContained.MatchString(cmd) {
+				cur = &transcript{line: n, args: strings.Fields(cmd)[1:]}
+			}
+		case cur != nil:
+			cur.want = append(cur.want, line)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestREADMETranscripts runs the README's self-contained examples and
+// checks that their output is what the README shows. A README line "…"
+// stands for any number of lines, a line ending in "…" for any ending, and
+// "kernel X.Y" for this machine's kernel.
+func TestREADMETranscripts(t *testing.T) {
+	if runtime.GOARCH != "amd64" || runtime.GOOS != "linux" {
+		t.Skip("the README's examples show an x86_64 Linux host")
+	}
+	ts := readmeTranscripts(t)
+	if len(ts) < 4 {
+		t.Fatalf("found %d transcripts in README.md, want at least 4 (explain, run --dry-run, audit)", len(ts))
+	}
+	kernel := regexp.MustCompile(`kernel \d+\.\d+`)
+	for _, tc := range ts {
+		r := mustRun(t, "", tc.args...)
+		got := strings.Split(strings.TrimRight(r.stdout, "\n"), "\n")
+		host := kernel.FindString(r.stdout)
+		for i := range tc.want {
+			if host != "" {
+				tc.want[i] = kernel.ReplaceAllString(tc.want[i], host)
+			}
+		}
+		if diff := matchTranscript(tc.want, got); diff != "" {
+			t.Errorf("README.md:%d: sysfence %s: %s\ngot:\n%s", tc.line, strings.Join(tc.args, " "), diff, r.stdout)
+		}
+	}
+}
+
+// matchTranscript returns "" when got matches want, else the first README
+// line that does not match.
+func matchTranscript(want, got []string) string {
+	g := 0
+	for w := 0; w < len(want); w++ {
+		if want[w] == "…" {
+			if w+1 == len(want) {
+				return ""
+			}
+			for g < len(got) && !lineMatches(want[w+1], got[g]) {
+				g++
+			}
+			continue
+		}
+		if g >= len(got) || !lineMatches(want[w], got[g]) {
+			return "README shows " + quote(want[w])
+		}
+		g++
+	}
+	if g < len(got) {
+		return "the output goes on after the README's last line: " + quote(got[g])
+	}
+	return ""
+}
+
+func lineMatches(want, got string) bool {
+	if prefix, ok := strings.CutSuffix(want, "…"); ok {
+		return strings.HasPrefix(got, prefix)
+	}
+	return want == got
+}
+
+func quote(s string) string { return "«" + s + "»" }
