@@ -39,10 +39,11 @@ func (d *decision) constant() bool { return len(d.rules) == 0 }
 // archTable is the per-number decisions of one architecture: numbers the
 // rules name get their own decision, every other number gets rest.
 type archTable struct {
-	arch  *syscalls.Arch
-	named map[uint32]*decision
-	max   uint32 // largest number named by the profile (ENOSYS stub bound)
-	stub  bool   // runc's ENOSYS stub covers this architecture
+	arch    *syscalls.Arch
+	named   map[uint32]*decision
+	numbers []uint32 // the keys of named, ascending
+	max     uint32   // largest number named by the profile (ENOSYS stub bound)
+	stub    bool     // runc's ENOSYS stub covers this architecture
 }
 
 // archRule is a runc rule as libseccomp stores it for one ABI: a number and
@@ -70,27 +71,26 @@ func buildTables(res *profile.Resolved, known func(*syscalls.Arch, string) bool)
 		rules := expandRules(a, res.Rules, number)
 		t := &archTable{arch: a, named: make(map[uint32]*decision, len(rules)), max: stubBound(a, res.Named, number)}
 		t.stub = t.max > 0 && slices.Contains(res.StubArches, a)
-		// Chain the rules of each number in runc's order: head[nr] is the
-		// first, next[i] the one after rules[i].
-		head := make(map[uint32]int, len(rules))
-		next := make([]int, len(rules))
+		// Chain the rules of each number in runc's order: head[nr-min] is
+		// one past the first, next[i] one past the one after rules[i].
+		// Every number comes from the table, so it lies in [Min, Max].
+		base := a.Min()
+		head := make([]int32, a.Max()-base+1)
+		next := make([]int32, len(rules))
 		for i := len(rules) - 1; i >= 0; i-- {
-			next[i] = -1
-			if h, ok := head[rules[i].nr]; ok {
-				next[i] = h
-			}
-			head[rules[i].nr] = i
+			slot := rules[i].nr - base
+			next[i] = head[slot]
+			head[slot] = int32(i + 1)
 		}
-		nrs := make([]uint32, 0, len(head))
-		for nr := range head {
-			nrs = append(nrs, nr)
-		}
-		slices.Sort(nrs) // deterministic error order
 		var group []archRule
-		for _, nr := range nrs {
+		for slot, h := range head { // ascending numbers: a deterministic error order
+			if h == 0 {
+				continue
+			}
+			nr := base + uint32(slot)
 			group = group[:0]
-			for i := head[nr]; i >= 0; i = next[i] {
-				group = append(group, rules[i])
+			for i := h; i > 0; i = next[i-1] {
+				group = append(group, rules[i-1])
 			}
 			d, err := merge(a, nr, group, res.DefaultAction, both)
 			if err != nil {
@@ -98,6 +98,7 @@ func buildTables(res *profile.Resolved, known func(*syscalls.Arch, string) bool)
 				continue
 			}
 			t.named[nr] = d
+			t.numbers = append(t.numbers, nr)
 		}
 		tables = append(tables, t)
 	}

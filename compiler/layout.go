@@ -122,7 +122,9 @@ func buildTree(segs []segment) *searchTree {
 		panic("compiler: search tree too large")
 	}
 	// The tables are n×n; every entry read is written first except the
-	// diagonal, set here, so pooled buffers need no clearing.
+	// diagonal, set here, so pooled buffers need no clearing. cost(i, j)
+	// is kept at both [i*n+j] and [j*n+i], so that the split loop reads
+	// two rows, not a row and a column.
 	buf := treePool.Get().(*treeBuffers)
 	buf.size(n * n)
 	cost := buf.cost // ≤ total weight × depth: fits in 32 bits
@@ -140,18 +142,21 @@ func buildTree(segs []segment) *searchTree {
 				lo, hi = i+1, j
 			}
 			best, bestK := ^uint32(0), lo
+			left, right := cost[i*n:i*n+j], cost[j*n:j*n+j+1] // cost(i, k-1), cost(k, j)
 			for k := lo; k <= hi; k++ {
-				if c := cost[i*n+k-1] + cost[k*n+j]; c < best {
+				if c := left[k-1] + right[k]; c < best {
 					best, bestK = c, k
 				}
 			}
 			w := uint32(prefix[j+1] - prefix[i])
 			best += w
 			t.split[i*n+j] = int16(bestK)
-			if x := exceptionCount(segs, i, j); x > 0 && w*uint32(x) <= best {
-				best, bestK = w*uint32(x), exceptionLeaf
+			if (j-i)%2 == 0 && (j-i)/2 <= maxExceptions {
+				if x := exceptionCount(segs, i, j); x > 0 && w*uint32(x) <= best {
+					best, bestK = w*uint32(x), exceptionLeaf
+				}
 			}
-			cost[i*n+j] = best
+			cost[i*n+j], cost[j*n+i] = best, best
 			t.roots[i*n+j] = int16(bestK)
 		}
 	}
