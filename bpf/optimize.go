@@ -41,25 +41,34 @@ func Optimize(prog []Instruction) []Instruction {
 	return out
 }
 
+// edges are where control can go after one instruction: up to two
+// absolute pcs (a value, so that walking a program allocates nothing).
+type edges struct {
+	pc [2]uint64
+	n  int
+}
+
+func (e edges) list() []uint64 { return e.pc[:e.n] }
+
 // targets returns the absolute successors of the jump at pc: one for ja,
 // two for a conditional jump (true first), none otherwise.
-func targets(prog []Instruction, pc int) []uint64 {
+func targets(prog []Instruction, pc int) edges {
 	ins := prog[pc]
 	next := uint64(pc) + 1
 	switch {
 	case ins.IsJa():
-		return []uint64{next + uint64(ins.K)}
+		return edges{[2]uint64{next + uint64(ins.K)}, 1}
 	case ins.IsConditionalJump():
-		return []uint64{next + uint64(ins.Jt), next + uint64(ins.Jf)}
+		return edges{[2]uint64{next + uint64(ins.Jt), next + uint64(ins.Jf)}, 2}
 	}
-	return nil
+	return edges{}
 }
 
 // jumpsInRange reports whether every jump lands inside the program, which
 // every pass requires before it follows jumps.
 func jumpsInRange(prog []Instruction) bool {
 	for pc := range prog {
-		for _, t := range targets(prog, pc) {
+		for _, t := range targets(prog, pc).list() {
 			if t >= uint64(len(prog)) {
 				return false
 			}
@@ -69,15 +78,15 @@ func jumpsInRange(prog []Instruction) bool {
 }
 
 // successors lists where control can go after pc.
-func successors(prog []Instruction, pc int) []uint64 {
+func successors(prog []Instruction, pc int) edges {
 	ins := prog[pc]
 	switch {
 	case ins.IsRet():
-		return nil
+		return edges{}
 	case ins.IsJa(), ins.IsConditionalJump():
 		return targets(prog, pc)
 	}
-	return []uint64{uint64(pc) + 1}
+	return edges{[2]uint64{uint64(pc) + 1}, 1}
 }
 
 // compact drops the instructions not in keep and fixes every offset. A
@@ -122,7 +131,7 @@ func RemoveDeadCode(prog []Instruction) ([]Instruction, bool) {
 			dead = true
 			continue
 		}
-		for _, t := range successors(prog, pc) {
+		for _, t := range successors(prog, pc).list() {
 			if t < uint64(len(prog)) {
 				reach[t] = true
 			}
@@ -155,7 +164,7 @@ func RemoveRedundantLoads(prog []Instruction) ([]Instruction, bool) {
 		if keep[pc] {
 			out = transfer(ins, st)
 		}
-		for _, t := range successors(prog, pc) {
+		for _, t := range successors(prog, pc).list() {
 			if t < uint64(len(prog)) {
 				in[t].join(out)
 			}
