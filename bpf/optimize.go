@@ -67,9 +67,16 @@ func targets(prog []Instruction, pc int) edges {
 // jumpsInRange reports whether every jump lands inside the program, which
 // every pass requires before it follows jumps.
 func jumpsInRange(prog []Instruction) bool {
-	for pc := range prog {
-		for _, t := range targets(prog, pc).list() {
-			if t >= uint64(len(prog)) {
+	n := uint64(len(prog))
+	for pc, ins := range prog {
+		next := uint64(pc) + 1
+		switch {
+		case ins.IsJa():
+			if next+uint64(ins.K) >= n {
+				return false
+			}
+		case ins.IsConditionalJump():
+			if next+uint64(max(ins.Jt, ins.Jf)) >= n {
 				return false
 			}
 		}
