@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/sysfence/sysfence/internal/cli"
 )
 
 // transcript is a command shown in the README after "$ " and the output
@@ -18,14 +20,15 @@ type transcript struct {
 }
 
 // selfContained matches the README commands this test can run anywhere:
-// no shell syntax, no files but the built-in default profile.
-var selfContained = regexp.MustCompile(`^sysfence (explain default|run --dry-run --|audit default$)[^;|&<>$'"]*$`)
+// no shell syntax, no files but the built-in default profile and the
+// repository's examples.
+var selfContained = regexp.MustCompile(`^sysfence (explain default|run --dry-run --|audit default$|diff examples/|check --within default examples/)[^;|&<>$'"]*$`)
 
 // readmeTranscripts returns the README's self-contained transcripts that
 // show output.
 func readmeTranscripts(t *testing.T) []transcript {
 	t.Helper()
-	f, err := os.Open("../../README.md")
+	f, err := os.Open("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,20 +58,26 @@ func readmeTranscripts(t *testing.T) []transcript {
 }
 
 // TestREADMETranscripts runs the README's self-contained examples and
-// checks that their output is what the README shows. A README line "…"
+// checks that their output is what the README shows (diff and check exit 3
+// when they find a difference: either status passes). A README line "…"
 // stands for any number of lines, a line ending in "…" for any ending, and
 // "kernel X.Y" for this machine's kernel.
 func TestREADMETranscripts(t *testing.T) {
 	if runtime.GOARCH != "amd64" || runtime.GOOS != "linux" {
 		t.Skip("the README's examples show an x86_64 Linux host")
 	}
+	t.Chdir("../..") // the README's paths are the repository's
 	ts := readmeTranscripts(t)
-	if len(ts) < 4 {
-		t.Fatalf("found %d transcripts in README.md, want at least 4 (explain, run --dry-run, audit)", len(ts))
+	if len(ts) < 6 {
+		t.Fatalf("found %d transcripts in README.md, want at least 6 (explain, run --dry-run, audit, diff, check)", len(ts))
 	}
 	kernel := regexp.MustCompile(`kernel \d+\.\d+`)
 	for _, tc := range ts {
-		r := mustRun(t, "", tc.args...)
+		r := run(t, "", tc.args...)
+		if r.code != cli.ExitOK && r.code != cli.ExitFindings {
+			t.Errorf("README.md:%d: sysfence %s: exit %d: %s", tc.line, strings.Join(tc.args, " "), r.code, r.stderr)
+			continue
+		}
 		got := strings.Split(strings.TrimRight(r.stdout, "\n"), "\n")
 		host := kernel.FindString(r.stdout)
 		for i := range tc.want {
