@@ -215,39 +215,23 @@ func (sp *tokenSpace) decide(nr uint32) *decision {
 // named number and the one after it, the stub bounds, and fixed points
 // (0, 1, the x32 bit and the top of the range).
 func (sp *tokenSpace) breakpoints() []uint32 {
-	fixed := []uint32{0, 1, syscalls.X32Bit, 0x80000000, 0xc0000000, 0xffffffff}
-	var named []uint32 // ascending: the native table's numbers lie below x32's
+	out := []uint32{0, 1, syscalls.X32Bit, 0x80000000, 0xc0000000, 0xffffffff}
 	for _, t := range []*archTable{sp.native, sp.x32} {
 		if t == nil {
 			continue
 		}
 		if t.max < 0xffffffff {
-			fixed = append(fixed, t.max+1)
+			out = append(out, t.max+1)
 		}
-		for _, nr := range t.numbers {
-			named = append(named, nr)
+		for _, nr := range t.numbers { // ascending: the sort has little to do
+			out = append(out, nr)
 			if nr < 0xffffffff {
-				named = append(named, nr+1)
+				out = append(out, nr+1)
 			}
 		}
 	}
-	if !slices.IsSorted(named) { // holds for every table today; cheap to make sure
-		slices.Sort(named)
-	}
-	slices.Sort(fixed)
-	out := make([]uint32, 0, len(named)+len(fixed))
-	for len(named) > 0 || len(fixed) > 0 {
-		var v uint32
-		if len(fixed) == 0 || len(named) > 0 && named[0] < fixed[0] {
-			v, named = named[0], named[1:]
-		} else {
-			v, fixed = fixed[0], fixed[1:]
-		}
-		if n := len(out); n == 0 || out[n-1] < v {
-			out = append(out, v)
-		}
-	}
-	return out
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 func isS390(a *syscalls.Arch) bool { return a.Name == "s390" || a.Name == "s390x" }
