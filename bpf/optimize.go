@@ -50,20 +50,6 @@ type edges struct {
 
 func (e edges) list() []uint64 { return e.pc[:e.n] }
 
-// targets returns the absolute successors of the jump at pc: one for ja,
-// two for a conditional jump (true first), none otherwise.
-func targets(prog []Instruction, pc int) edges {
-	ins := prog[pc]
-	next := uint64(pc) + 1
-	switch {
-	case ins.IsJa():
-		return edges{[2]uint64{next + uint64(ins.K)}, 1}
-	case ins.IsConditionalJump():
-		return edges{[2]uint64{next + uint64(ins.Jt), next + uint64(ins.Jf)}, 2}
-	}
-	return edges{}
-}
-
 // jumpsInRange reports whether every jump lands inside the program, which
 // every pass requires before it follows jumps.
 func jumpsInRange(prog []Instruction) bool {
@@ -84,16 +70,20 @@ func jumpsInRange(prog []Instruction) bool {
 	return true
 }
 
-// successors lists where control can go after pc.
+// successors lists where control can go after pc: a conditional jump's
+// true target first.
 func successors(prog []Instruction, pc int) edges {
 	ins := prog[pc]
+	next := uint64(pc) + 1
 	switch {
 	case ins.IsRet():
 		return edges{}
-	case ins.IsJa(), ins.IsConditionalJump():
-		return targets(prog, pc)
+	case ins.IsJa():
+		return edges{[2]uint64{next + uint64(ins.K)}, 1}
+	case ins.IsConditionalJump():
+		return edges{[2]uint64{next + uint64(ins.Jt), next + uint64(ins.Jf)}, 2}
 	}
-	return edges{[2]uint64{uint64(pc) + 1}, 1}
+	return edges{[2]uint64{next}, 1}
 }
 
 // compact drops the instructions not in keep and fixes every offset. A
