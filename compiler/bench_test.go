@@ -26,11 +26,12 @@ var benchTarget = profile.Target{
 	Caps:   profile.DefaultCaps(),
 }
 
-func benchResolved(b *testing.B) *profile.Resolved {
-	b.Helper()
+// benchResolved is Docker's default profile resolved for benchTarget.
+func benchResolved(tb testing.TB) *profile.Resolved {
+	tb.Helper()
 	res, err := profile.Resolve(profile.MustDefault(), benchTarget)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	return res
 }

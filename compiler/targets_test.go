@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/sysfence/sysfence/compiler"
-	"github.com/sysfence/sysfence/profile"
 )
 
 // TestDefaultLayoutTargets holds the layout to the speed targets of Docker's
@@ -13,11 +12,7 @@ import (
 // x86's mean is held where it is: its target of 11 conflicts with the others
 // (docs/notes/x86-mean-path.md).
 func TestDefaultLayoutTargets(t *testing.T) {
-	res, err := profile.Resolve(profile.MustDefault(), benchTarget)
-	if err != nil {
-		t.Fatal(err)
-	}
-	prog, err := compiler.Compile(res, compiler.Options{})
+	prog, err := compiler.Compile(benchResolved(t), compiler.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
