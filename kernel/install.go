@@ -62,11 +62,15 @@ func (f Flags) String() string {
 
 // SetNoNewPrivs sets no_new_privs on every thread of the process, so that
 // Install works without CAP_SYS_ADMIN. It cannot be undone. In a program
-// built with cgo it can reach only the calling thread; the caller must then
-// hold runtime.LockOSThread until Install returns.
+// that links cgo (sysfence does: the net package, through cobra's pflag)
+// the kernel call can reach only the calling thread, so SetNoNewPrivs then
+// locks the calling goroutine to that thread for good: whatever it does
+// next (Install, exec) runs with no_new_privs set. Other goroutines may
+// not have it; call SetNoNewPrivs on the goroutine that installs.
 func SetNoNewPrivs() error {
 	err := unix.AllThreadsPrctl(unix.PR_SET_NO_NEW_PRIVS, 1)
 	if errors.Is(err, unix.ENOTSUP) {
+		runtime.LockOSThread() // never unlocked: see above
 		err = unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
 	}
 	if err != nil {

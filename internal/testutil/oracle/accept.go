@@ -56,12 +56,13 @@ func acceptChild([]string) error {
 	if err := json.NewDecoder(os.Stdin).Decode(&prog); err != nil {
 		return fmt.Errorf("decode input: %w", err)
 	}
-	if err := kernel.SetNoNewPrivs(); err != nil {
-		return err
-	}
 	result := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread exits with its filter
+		if err := kernel.SetNoNewPrivs(); err != nil {
+			result <- err
+			return
+		}
 		result <- kernel.Install(prog, 0)
 	}()
 	err := <-result
